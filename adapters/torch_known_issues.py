@@ -1,0 +1,61 @@
+"""PyTorch's known issues: disagreements with the spec found by nnspec that are framework bugs, not conventions.
+
+Each is written up in docs/findings.md with its minimal input and replay command. Only the inputs named by
+``where`` are excused; everything else about the primitive is still checked. Verified with torch 2.13.0 (CPU).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from nnspec.adapters.base import KnownIssue
+from nnspec.conformance import dtypes
+
+__all__ = ["KNOWN_ISSUES"]
+
+
+def _per_output(mask: np.ndarray, params) -> np.ndarray:
+    """Elementwise for reduction 'none'; a reduced loss is excused when any element is."""
+    return mask if params.get("reduction", "mean") == "none" else np.any(mask)
+
+
+def _gelu_infinite(arrays, params, dtype):
+    return np.isinf(arrays["x"])
+
+
+def _gelu_overflow(arrays, params, dtype):
+    return arrays["x"] > dtypes.get(dtype).max / 2  # x * (1 + erf(x / sqrt 2)) = 2x overflows
+
+
+def _gelu_tanh_grad_overflow(arrays, params, dtype):
+    return np.abs(arrays["x"]) >= np.sqrt(dtypes.get(dtype).max)  # x * x overflows inside the derivative
+
+
+def _bce_logits_infinite(arrays, params, dtype):
+    return _per_output(np.isinf(arrays["logits"]), params)
+
+
+KNOWN_ISSUES = (
+    KnownIssue("torch-gelu-at-infinity", "gelu", "forward", _gelu_infinite,
+               "gelu(-inf) is NaN (spec: the limit 0), and float32 gelu(+inf) on CPU is NaN (spec: +inf)",
+               "docs/findings.md#torch-gelu-at-infinity"),
+    KnownIssue("torch-gelu-overflow", "gelu", "forward", _gelu_overflow,
+               "float32 gelu on CPU overflows to +inf for x > max/2 (it forms x * (1 + erf(.)) = 2x first); "
+               "spec: gelu(x) = x there", "docs/findings.md#torch-gelu-overflow"),
+    KnownIssue("torch-gelu-at-infinity", "gelu_tanh", "forward", _gelu_infinite,
+               "gelu(-inf, approximate='tanh') is NaN (spec: the limit 0)",
+               "docs/findings.md#torch-gelu-at-infinity"),
+    KnownIssue("torch-gelu-at-infinity", "gelu", "vjp", _gelu_infinite,
+               "the GELU derivative at +-inf is NaN (spec: the limits 1 and 0)",
+               "docs/findings.md#torch-gelu-at-infinity"),
+    KnownIssue("torch-gelu-at-infinity", "gelu_tanh", "vjp", _gelu_infinite,
+               "the tanh-GELU derivative at +-inf is NaN (spec: the limits 1 and 0)",
+               "docs/findings.md#torch-gelu-at-infinity"),
+    KnownIssue("torch-gelu-tanh-grad-overflow", "gelu_tanh", "vjp", _gelu_tanh_grad_overflow,
+               "the tanh-GELU derivative is NaN once x*x overflows (|x| >= sqrt(max)); spec: 1 for x -> +inf, "
+               "0 for x -> -inf", "docs/findings.md#torch-gelu-tanh-grad-overflow"),
+    KnownIssue("torch-bce-logits-infinite", "binary_cross_entropy_with_logits", "forward", _bce_logits_infinite,
+               "binary_cross_entropy_with_logits is NaN at logits +inf (target 1: spec 0; target 0 or soft: +inf) "
+               "and at -inf with target 1 (spec +inf)",
+               "docs/findings.md#torch-bce-logits-infinite (pytorch/pytorch#49844)"),
+)

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# The README's test command. Runs nnspec's own tests (the reference's SymPy/mpmath/Hypothesis self-checks,
+# doctests, the suite's machinery and planted bugs), then the conformance suite against the reference and
+# PyTorch at the ci profile. pytest's exit code 5 ("no tests collected") is a failure here, never a pass.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+status=0
+run() {
+  echo "+ $*"
+  "$@"
+  local code=$?
+  if [ "$code" -eq 5 ]; then
+    echo "ci/test.sh: '$*' collected no tests: treated as a failure" >&2
+    code=1
+  fi
+  [ "$code" -eq 0 ] || status=1
+}
+run python3 -m pytest -q
+run nnspec run --backend reference --profile ci --report reports/reference
+run nnspec run --backend torch --profile ci --report reports/torch
+exit $status

@@ -1,0 +1,5 @@
+import sys
+
+from nnspec.cli import main
+
+sys.exit(main())

@@ -1,0 +1,666 @@
+"""Error budgets: how far a backend's result may lie from the float64 reference, derived per input.
+
+This is the one module that decides tolerances. No other file of nnspec holds a tolerance.
+
+Method (docs/spec/error-budgets.md). Inputs are first rounded to the dtype under test, so the backend and the
+reference see the same numbers; what remains is the backend's own rounding. For each primitive we bound it by
+a running error analysis of the spec's formula: every correctly rounded operation (+, -, *, /, sqrt) adds at
+most ``u`` times the magnitude of its result, every elementary function (exp, log, log1p, tanh, erf) at most
+``LIBM_ULPS * u`` of its result, and an error already present in an argument is carried through by the
+function's derivative (its conditioning). The budget is the sum of these terms at the actual input:
+
+    budget = bound(u_dtype) + bound(u_float64) + UNDERFLOW_FLOOR * tiny_dtype
+
+The second term is the float64 reference's own error; the third term is the absolute floor below which a
+format has no relative accuracy (subnormals, which GPUs may also flush to zero). Reductions use the classical
+worst-case bound gamma_n = n*u / (1 - n*u) on sums of n terms (Higham, Accuracy and Stability of Numerical
+Algorithms, 2nd ed., section 3.1): it never raises a false alarm, and for the accumulation lengths the suite
+draws (n <= 64) it is still tighter than the error of a TF32 matrix product (docs/spec/error-budgets.md#tf32).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from nnspec.conformance import dtypes
+from nnspec.reference.activations import log_softmax, sigmoid, softmax
+
+__all__ = ["Comparison", "compare", "forward", "backward", "gamma", "LIBM_ULPS", "UNDERFLOW_FLOOR"]
+
+#: An elementary function (exp, log, log1p, tanh, erf) of a mainstream math library is accurate to a few ulps:
+#: SLEEF's u35 variants (used by PyTorch's vectorised CPU kernels) guarantee 3.5 ulp, CUDA's libdevice 1-4 ulp
+#: for these functions, glibc 1-2 ulp. Four units of roundoff cover each call.
+LIBM_ULPS = 4.0
+
+#: Results below the smallest normal number carry no relative accuracy, and flush-to-zero hardware may
+#: replace them by 0; a budget never demands more than two smallest normals of absolute accuracy.
+UNDERFLOW_FLOOR = 2.0
+
+
+def gamma(n: int | np.ndarray, u: float) -> np.ndarray:
+    """Worst-case relative error factor of a length-n sum or dot product: n*u / (1 - n*u) (Higham 3.1).
+
+    Example:
+        >>> float(gamma(1, 2.0 ** -24)) > 2.0 ** -24
+        True
+    """
+    nu = np.asarray(n, dtype=np.float64) * u
+    with np.errstate(divide="ignore"):
+        return np.where(nu < 1.0, nu / (1.0 - nu), np.inf)
+
+
+def _nan_safe_product(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """a * b with 0 * inf taken as 0: a term that is absent contributes no error."""
+    with np.errstate(invalid="ignore"):
+        return np.where((a == 0) | (b == 0), 0.0, a * b)
+
+
+#: A pseudo-format with u = 1 and no underflow: a bound evaluated in it is expressed in units of u.
+_IN_UNITS_OF_U = dtypes.Format("units of u", precision=0, max_exponent=1024, min_exponent=-100000)
+
+
+# --- activations: forward ------------------------------------------------------------------------------------
+# Each function returns the absolute error bound at float64 inputs for a format fmt (unit roundoff u).
+
+
+def _identity_fwd(a, p, fmt):
+    u = fmt.unit_roundoff
+    return np.zeros_like(a["x"])  # y = x is exact
+
+
+def _relu_fwd(a, p, fmt):
+    u = fmt.unit_roundoff
+    return np.zeros_like(a["x"])  # max(x, 0) is exact
+
+
+def _leaky_relu_fwd(a, p, fmt):
+    u = fmt.unit_roundoff
+    x, slope = a["x"], p.get("negative_slope", 0.01)
+    return np.where(x > 0, 0.0, 2 * u * np.abs(slope * x))  # slope rounded to the dtype, then one product
+
+
+def _sigmoid_fwd(a, p, fmt):
+    u = fmt.unit_roundoff
+    y = sigmoid.forward(a["x"])
+    return (LIBM_ULPS + 2) * u * y  # exp, one add, one divide: every term positive, no cancellation
+
+
+def _tanh_fwd(a, p, fmt):
+    u = fmt.unit_roundoff
+    return LIBM_ULPS * u * np.abs(np.tanh(a["x"]))
+
+
+def _softplus_fwd(a, p, fmt):
+    u = fmt.unit_roundoff
+    x = a["x"]
+    y = np.logaddexp(x, 0.0)
+    threshold = p.get("threshold")
+    linear = np.zeros_like(x, dtype=bool) if threshold is None else x > threshold
+    return np.where(linear, 0.0, (2 * LIBM_ULPS + 1) * u * y)  # exp then log1p, each relative to y
+
+
+def _erf(z: np.ndarray) -> np.ndarray:
+    from math import erf
+
+    return np.vectorize(erf, otypes=[np.float64])(z)
+
+
+def _gelu_fwd(a, p, fmt):
+    u = fmt.unit_roundoff
+    x = a["x"]
+    if p.get("approximate", "none") == "tanh":
+        k = np.sqrt(2.0 / np.pi)
+        inner = k * (x + 0.044715 * x**3)
+        t = np.tanh(inner)
+        # 0.5*x*(1 + t): t's own error, and the error of inner (3 products, 1 add) carried by tanh' = 1 - t^2
+        return u * (0.5 * np.abs(x) * ((LIBM_ULPS + 3) * (1 + np.abs(t)) + 5 * (1 - t * t) * np.abs(inner)))
+    e = _erf(x / np.sqrt(2.0))
+    pdf = np.exp(-0.5 * x * x) / np.sqrt(2.0 * np.pi)
+    # 0.5*x*(1 + erf(x/sqrt2)): erf's error times 0.5|x|, the cancellation 1 + erf when erf ~ -1, and the
+    # rounding of x/sqrt2 carried by erf' = sqrt(2/pi) * exp(-x^2/2)
+    return u * (0.5 * np.abs(x) * (LIBM_ULPS + 3) * (1 + np.abs(e)) + 2 * x * x * pdf)
+
+
+def _softmax_relative(x: np.ndarray, axis: int) -> tuple[np.ndarray, np.ndarray]:
+    """Softmax y and F, the relative error factor of y in units of u (docs/spec/error-budgets.md#softmax).
+
+    d = x - max is rounded (relative error of exp(d): |d| u), exp adds LIBM_ULPS u, the sum of C terms
+    gamma_C, its terms' own errors sum(y_j |d_j|) + LIBM_ULPS, the division one more u.
+    """
+    y = softmax.forward(x, axis=axis)
+    d = np.abs(x - np.max(x, axis=axis, keepdims=True))
+    d = np.where(np.isfinite(d), d, 0.0)
+    classes = x.shape[axis]
+    spread = np.sum(_nan_safe_product(y, d), axis=axis, keepdims=True)
+    return y, d + spread + classes + 2 * LIBM_ULPS + 1
+
+
+def _softmax_fwd(a, p, fmt):
+    u = fmt.unit_roundoff
+    y, factor = _softmax_relative(a["x"], p.get("axis", -1))
+    return u * y * factor
+
+
+def _log_softmax_fwd(a, p, fmt):
+    u = fmt.unit_roundoff
+    x, axis = a["x"], p.get("axis", -1)
+    y, factor = _softmax_relative(x, axis)
+    d = np.abs(x - np.max(x, axis=axis, keepdims=True))
+    d = np.where(np.isfinite(d), d, 0.0)
+    lse = np.log(np.sum(np.exp(-d), axis=axis, keepdims=True))  # log sum exp(x - max), in [0, log C]
+    out = np.abs(log_softmax.forward(x, axis=axis))
+    out = np.where(np.isfinite(out), out, 0.0)
+    # y_i = d_i - lse: rounding of d_i, the relative error of the sum (an absolute error of its log),
+    # log's own error, the final subtraction.
+    spread = factor - d - 1  # sum-related part of the softmax factor: spread + C + 2 LIBM_ULPS
+    return u * (d + spread + LIBM_ULPS * lse + out)
+
+
+# --- activations: backward -----------------------------------------------------------------------------------
+
+
+def _identity_bwd(a, g, p, fmt):
+    u = fmt.unit_roundoff
+    return {"x": np.zeros_like(g)}  # the gradient is passed through exactly
+
+
+def _relu_bwd(a, g, p, fmt):
+    u = fmt.unit_roundoff
+    return {"x": np.zeros_like(g)}  # g or 0, exactly
+
+
+def _leaky_relu_bwd(a, g, p, fmt):
+    u = fmt.unit_roundoff
+    slope = p.get("negative_slope", 0.01)
+    return {"x": np.where(a["x"] > 0, 0.0, 2 * u * np.abs(slope * g))}
+
+
+def _sigmoid_bwd(a, g, p, fmt):
+    u = fmt.unit_roundoff
+    y = sigmoid.forward(a["x"])
+    # g*y*(1-y) from the rounded y: y's own error (LIBM_ULPS + 2) u y enters both factors; 1 - y adds u,
+    # the two products 2u. Since (1 - y) + y = 1, the terms sum to a multiple of u*|g|*y.
+    return {"x": (LIBM_ULPS + 6) * u * np.abs(g) * y}
+
+
+def _tanh_bwd(a, g, p, fmt):
+    u = fmt.unit_roundoff
+    # g*(1 - t^2): t's error LIBM_ULPS u |t| doubled by the square, carried by 2|t|; 1 - t^2 and the products
+    # add 3u. Since t^2 <= 1 everything is a multiple of u*|g|.
+    return {"x": (2 * LIBM_ULPS + 4) * u * np.abs(g)}
+
+
+def _softplus_bwd(a, g, p, fmt):
+    u = fmt.unit_roundoff
+    x = a["x"]
+    s = sigmoid.forward(x)
+    threshold = p.get("threshold")
+    linear = np.zeros_like(x, dtype=bool) if threshold is None else x > threshold
+    return {"x": np.where(linear, 0.0, (LIBM_ULPS + 4) * u * np.abs(g) * s)}  # g * sigmoid(x)
+
+
+def _gelu_bwd(a, g, p, fmt):
+    u = fmt.unit_roundoff
+    x = a["x"]
+    if p.get("approximate", "none") == "tanh":
+        k, c = np.sqrt(2.0 / np.pi), 0.044715
+        inner = k * (x + c * x**3)
+        t = np.tanh(inner)
+        slope = k * (1 + 3 * c * x * x)
+        # 0.5(1+t) + 0.5 x (1-t^2) slope: each term's rounding, t's error through 1 - t^2 and the product
+        terms = 0.5 * (1 + np.abs(t)) + 0.5 * np.abs(x) * (1 - t * t) * slope * (1 + 2 * np.abs(inner))
+        return {"x": (LIBM_ULPS + 8) * u * np.abs(g) * terms}
+    e = _erf(x / np.sqrt(2.0))
+    pdf = np.exp(-0.5 * x * x) / np.sqrt(2.0 * np.pi)
+    # Phi(x) + x*phi(x): erf's error (with the cancellation 1 + erf), exp's error and the rounding of x^2/2
+    terms = 0.5 * (1 + np.abs(e)) + np.abs(x) * pdf * (1 + x * x)
+    return {"x": (LIBM_ULPS + 6) * u * np.abs(g) * terms}
+
+
+def _softmax_bwd(a, g, p, fmt):
+    u = fmt.unit_roundoff
+    axis = p.get("axis", -1)
+    y, factor = _softmax_relative(a["x"], axis)
+    classes = a["x"].shape[axis]
+    s = np.sum(g * y, axis=axis, keepdims=True)
+    weighted = np.sum(np.abs(g) * y * (factor + classes), axis=axis, keepdims=True)
+    # grad_i = y_i (g_i - s), s = sum_j g_j y_j: y_i's error, s's error (each y_j's error plus the sum), and
+    # the subtraction and product.
+    return {"x": u * y * (factor * np.abs(g - s) + weighted + np.abs(g) + np.abs(s))}
+
+
+def _log_softmax_bwd(a, g, p, fmt):
+    u = fmt.unit_roundoff
+    x, axis = a["x"], p.get("axis", -1)
+    y = softmax.forward(x, axis=axis)
+    out_error = _log_softmax_fwd(a, p, _IN_UNITS_OF_U)  # forward budget in units of u
+    classes = x.shape[axis]
+    total = np.sum(g, axis=axis, keepdims=True)
+    total_abs = np.sum(np.abs(g), axis=axis, keepdims=True)
+    # grad_i = g_i - exp(out_i) * sum(g): exp of the rounded output (relative error out_error + LIBM_ULPS),
+    # the sum of C terms, the product and the subtraction.
+    return {"x": u * (y * np.abs(total) * (out_error + LIBM_ULPS + 2) + y * classes * total_abs + np.abs(g))}
+
+
+# --- losses ----------------------------------------------------------------------------------------------------
+
+
+def _reduce(values: np.ndarray, element_budget: np.ndarray, reduction: str, count: int, u: float) -> np.ndarray:
+    """Carry per-element (or per-example) loss budgets through the reduction: the sum of n terms adds
+    gamma_{n-1} times the sum of their magnitudes; 'mean' divides the result by ``count`` (one more u)."""
+    if reduction == "none":
+        return element_budget
+    magnitude = np.sum(np.abs(values))
+    total = np.sum(element_budget) + gamma(max(count - 1, 0), u) * magnitude
+    if reduction == "sum":
+        return total
+    return total / count + u * magnitude / count
+
+
+def _count(a: Mapping[str, np.ndarray], name: str) -> int:
+    return int(np.asarray(a[name]).size)
+
+
+def _mse_fwd(a, p, fmt):
+    u = fmt.unit_roundoff
+    from nnspec.reference.losses import mean_squared_error
+
+    values = mean_squared_error.forward(a["prediction"], a["target"], reduction="none")
+    return _reduce(values, 3 * u * values, p.get("reduction", "mean"), _count(a, "prediction"), u)  # (p-t)^2
+
+
+def _bce_fwd(a, p, fmt):
+    u = fmt.unit_roundoff
+    from nnspec.reference.losses import binary_cross_entropy
+
+    prob, y = a["probability"], a["target"]
+    values = binary_cross_entropy.forward(prob, y, reduction="none", log_floor=p.get("log_floor"))
+    with np.errstate(divide="ignore"):
+        log_p, log_q = np.abs(np.log(prob)), np.abs(np.log1p(-prob))
+    # each log: its own error and the absolute error its rounded argument (1 - p) brings; two products, a sum
+    element = u * (_nan_safe_product(y, (LIBM_ULPS + 2) * log_p + 1) + _nan_safe_product(1 - y, (LIBM_ULPS + 2) * log_q + 2))
+    element = element + u * np.where(np.isfinite(values), np.abs(values), 0.0)
+    return _reduce(values, element, p.get("reduction", "mean"), _count(a, "probability"), u)
+
+
+def _bce_logits_fwd(a, p, fmt):
+    u = fmt.unit_roundoff
+    from nnspec.reference.losses import binary_cross_entropy_with_logits as bce
+
+    x, y = a["logits"], a["target"]
+    values = bce.forward(x, y, reduction="none")
+    finite_x = np.where(np.isfinite(x), np.abs(x), 0.0)
+    # max(x,0) - x*y + log1p(exp(-|x|)) (or an equivalent rearrangement): the terms |x| and |x*y| cancel
+    # for saturated logits, so their rounding is an absolute error; log1p(exp(.)) <= log 2 adds 2 LIBM_ULPS.
+    element = u * (3 * finite_x * (1 + np.abs(y)) + (2 * LIBM_ULPS + 2) * np.log(2.0) + np.abs(np.where(np.isfinite(values), values, 0.0)))
+    return _reduce(values, element, p.get("reduction", "mean"), _count(a, "logits"), u)
+
+
+def _smoothed_targets(a: Mapping[str, np.ndarray], p: Mapping[str, object]) -> np.ndarray:
+    x, target = a["logits"], np.asarray(a["target"])
+    classes = x.shape[-1]
+    eps = float(p.get("label_smoothing", 0.0))
+    if target.dtype.kind in "iu":
+        target = np.eye(classes)[target]
+    return (1 - eps) * target + eps / classes
+
+
+def _cross_entropy_fwd(a, p, fmt):
+    u = fmt.unit_roundoff
+    from nnspec.reference.losses import softmax_cross_entropy
+
+    x = a["logits"]
+    q = _smoothed_targets(a, p)
+    values = softmax_cross_entropy.forward(x, a["target"], reduction="none",
+                                           label_smoothing=p.get("label_smoothing", 0.0))
+    logp = np.abs(log_softmax.forward(x, axis=-1))
+    out_error = _log_softmax_fwd({"x": x}, {"axis": -1}, _IN_UNITS_OF_U)
+    classes = x.shape[-1]
+    # -sum_c q_c logp_c: each logp_c's own error, the smoothed target's rounding (3u), the C products and sum
+    element = u * np.sum(_nan_safe_product(q, out_error + (classes + 4) * logp), axis=-1)
+    return _reduce(values, element, p.get("reduction", "mean"), x.shape[0], u)
+
+
+def _grad_scale(g: np.ndarray, reduction: str, count: int) -> np.ndarray:
+    g = np.asarray(g, dtype=np.float64)
+    return g / count if reduction == "mean" else g
+
+
+def _mse_bwd(a, g, p, fmt):
+    u = fmt.unit_roundoff
+    pred, target = a["prediction"], a["target"]
+    scale = _grad_scale(g, p.get("reduction", "mean"), pred.size)
+    return {"prediction": 4 * u * np.abs(2 * (pred - target) * scale)}  # subtraction, *2, *g, /n
+
+
+def _bce_bwd(a, g, p, fmt):
+    u = fmt.unit_roundoff
+    prob, y = a["probability"], a["target"]
+    scale = _grad_scale(g, p.get("reduction", "mean"), prob.size)
+    denominator = prob * (1 - prob)
+    floor = p.get("denominator_floor")
+    if floor is not None:
+        denominator = np.maximum(denominator, floor)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        grad = scale * (prob - y) / denominator
+    # p - y, 1 - p, the product, the division, *g, /n: six roundings, all relative to the result; and the
+    # numerator g (p - y) / n may underflow (an absolute error up to tiny each for *g and /n, also under
+    # flush-to-zero) before the division by a denominator as small as the floor magnifies it.
+    underflow = 2 * UNDERFLOW_FLOOR * fmt.tiny / denominator
+    return {"probability": 6 * u * np.where(np.isfinite(grad), np.abs(grad), 0.0)
+            + np.where(np.isfinite(underflow), underflow, 0.0)}
+
+
+def _bce_logits_bwd(a, g, p, fmt):
+    u = fmt.unit_roundoff
+    x, y = a["logits"], a["target"]
+    scale = _grad_scale(g, p.get("reduction", "mean"), x.size)
+    s = sigmoid.forward(x)
+    # (sigmoid(x) - y) * g / n: sigmoid's error, the subtraction, two products
+    return {"logits": u * np.abs(scale) * ((LIBM_ULPS + 2) * s + 3 * np.abs(s - y))}
+
+
+def _cross_entropy_bwd(a, g, p, fmt):
+    u = fmt.unit_roundoff
+    x = a["logits"]
+    q = _smoothed_targets(a, p)
+    reduction = p.get("reduction", "mean")
+    scale = _grad_scale(g, reduction, x.shape[0])
+    if reduction == "none":
+        scale = np.asarray(scale)[:, None]
+    upstream = -q * scale  # the gradient reaching log_softmax
+    inner = _log_softmax_bwd({"x": x}, upstream, {"axis": -1}, fmt)["x"]
+    return {"logits": inner + 4 * u * np.abs(upstream)}  # smoothing and the scaling by g / N
+
+
+# --- dense -------------------------------------------------------------------------------------------------------
+
+
+def _dense_fwd(a, p, fmt):
+    u = fmt.unit_roundoff
+    x, w, b = a["x"], a["weight"], a.get("bias")
+    magnitude = np.abs(x) @ np.abs(w) + (0.0 if b is None else np.abs(b))
+    return gamma(w.shape[0] + 1, u) * magnitude  # a dot product of length K, plus the bias
+
+
+def _dense_bwd(a, g, p, fmt):
+    u = fmt.unit_roundoff
+    x, w, b = a["x"], a["weight"], a.get("bias")
+    g = np.asarray(g, dtype=np.float64)
+    batch = 1 if x.ndim == 1 else x.shape[0]
+    grads = {
+        "x": gamma(w.shape[1], u) * (np.abs(g) @ np.abs(w).T),  # g W^T: J terms
+        "weight": gamma(batch, u) * (np.outer(np.abs(x), np.abs(g)) if x.ndim == 1 else np.abs(x).T @ np.abs(g)),
+    }
+    if b is not None:
+        grads["bias"] = gamma(batch, u) * (np.abs(g) if g.ndim == 1 else np.sum(np.abs(g), axis=0))
+    return grads
+
+
+# --- dispatch ----------------------------------------------------------------------------------------------------
+
+Forward = Callable[[Mapping[str, np.ndarray], Mapping[str, object], dtypes.Format], np.ndarray]
+Backward = Callable[[Mapping[str, np.ndarray], np.ndarray, Mapping[str, object], dtypes.Format], dict]
+
+_FORWARD: dict[str, Forward] = {
+    "identity": _identity_fwd,
+    "sigmoid": _sigmoid_fwd,
+    "tanh": _tanh_fwd,
+    "relu": _relu_fwd,
+    "leaky_relu": _leaky_relu_fwd,
+    "softplus": _softplus_fwd,
+    "gelu": _gelu_fwd,
+    "gelu_tanh": _gelu_fwd,
+    "softmax": _softmax_fwd,
+    "log_softmax": _log_softmax_fwd,
+    "mean_squared_error": _mse_fwd,
+    "binary_cross_entropy": _bce_fwd,
+    "binary_cross_entropy_with_logits": _bce_logits_fwd,
+    "softmax_cross_entropy": _cross_entropy_fwd,
+    "softmax_cross_entropy_probs": _cross_entropy_fwd,
+    "dense": _dense_fwd,
+}
+
+_BACKWARD: dict[str, Backward] = {
+    "identity": _identity_bwd,
+    "sigmoid": _sigmoid_bwd,
+    "tanh": _tanh_bwd,
+    "relu": _relu_bwd,
+    "leaky_relu": _leaky_relu_bwd,
+    "softplus": _softplus_bwd,
+    "gelu": _gelu_bwd,
+    "gelu_tanh": _gelu_bwd,
+    "softmax": _softmax_bwd,
+    "log_softmax": _log_softmax_bwd,
+    "mean_squared_error": _mse_bwd,
+    "binary_cross_entropy": _bce_bwd,
+    "binary_cross_entropy_with_logits": _bce_logits_bwd,
+    "softmax_cross_entropy": _cross_entropy_bwd,
+    "softmax_cross_entropy_probs": _cross_entropy_bwd,
+    "dense": _dense_bwd,
+}
+
+
+def _total(bound: Callable[[dtypes.Format], np.ndarray], dtype: str) -> np.ndarray:
+    fmt = dtypes.get(dtype)
+    with np.errstate(all="ignore"):  # infinite inputs give NaN bounds, read as "exact" by compare()
+        return bound(fmt) + bound(dtypes.get("float64")) + UNDERFLOW_FLOOR * fmt.tiny
+
+
+def forward(primitive: str, arrays: Mapping[str, np.ndarray], params: Mapping[str, object], dtype: str) -> np.ndarray:
+    """The budget for each element of ``primitive``'s output at these (float64, dtype-representable) inputs."""
+    if primitive not in _FORWARD:
+        raise ValueError(f"budgets.forward: no budget is derived for primitive {primitive!r}")
+    return _total(lambda fmt: _FORWARD[primitive](arrays, params, fmt), dtype)
+
+
+def backward(
+    primitive: str,
+    arrays: Mapping[str, np.ndarray],
+    grad_output: np.ndarray,
+    params: Mapping[str, object],
+    dtype: str,
+) -> dict[str, np.ndarray]:
+    """The budget for each element of each input gradient of ``primitive`` (a vector-Jacobian product)."""
+    if primitive not in _BACKWARD:
+        raise ValueError(f"budgets.backward: no budget is derived for primitive {primitive!r}")
+    with np.errstate(all="ignore"):
+        by_format = {fmt.name: _BACKWARD[primitive](arrays, grad_output, params, fmt)
+                     for fmt in (dtypes.get(dtype), dtypes.get("float64"))}
+    return {name: _total(lambda fmt, name=name: by_format[fmt.name][name], dtype) for name in by_format[dtype]}
+
+
+# --- input perturbations (for metamorphic properties) -----------------------------------------------------------
+
+
+def exact_difference(rounded: np.ndarray, x: np.ndarray, c: float) -> np.ndarray:
+    """delta = rounded - (x + c), computed exactly (with fractions): the rounding error of a shifted input."""
+    from fractions import Fraction
+
+    flat = [float(Fraction(r) - Fraction(v) - Fraction(c)) for r, v in zip(rounded.ravel(), x.ravel())]
+    return np.array(flat, dtype=np.float64).reshape(x.shape)
+
+
+def softmax_perturbation(x: np.ndarray, delta: np.ndarray, axis: int = -1) -> np.ndarray:
+    """First-order change of softmax(x) when x moves by delta: |J delta| <= y (|delta| + sum_j y_j |delta_j|),
+    doubled to cover the second-order term for the small deltas of one rounding."""
+    y = softmax.forward(x, axis=axis)
+    spread = np.sum(y * np.abs(delta), axis=axis, keepdims=True)
+    return 2 * y * (np.abs(delta) + spread)
+
+
+# --- comparison --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """The outcome of comparing one array with its expected value under a budget.
+
+    ``ratio`` is max |observed - expected| / budget over the elements (0 when every element is exact; inf when
+    a non-finite value does not match, or a shape differs). The worst element is kept for the message.
+    """
+
+    ratio: float
+    index: tuple[int, ...] | None = None
+    observed: float = float("nan")
+    expected: float = float("nan")
+    budget: float = float("nan")
+    problem: str = ""
+    known: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return self.ratio <= 1.0
+
+    def describe(self) -> str:
+        if self.problem:
+            return f"{self.problem} (error/budget inf)"
+        if self.known and self.index is None:
+            return f"within budget apart from known issues {', '.join(self.known)}"
+        if self.index is None:
+            return f"exact (error/budget {self.ratio:.3g})"
+        return (f"worst element {self.index}: observed {self.observed!r}, expected {self.expected!r}, "
+                f"error {abs(self.observed - self.expected):.3g}, budget {self.budget:.3g}, "
+                f"error/budget {self.ratio:.3g}")
+
+
+def compare(observed: np.ndarray, expected: np.ndarray, budget: np.ndarray,
+            excused: np.ndarray | None = None, excused_by: tuple[str, ...] = ()) -> Comparison:
+    """Compare elementwise. NaN matches NaN and an infinity matches the same infinity, exactly; a finite
+    expected value must be met within its budget. Elements where ``excused`` is true (a backend's known
+    issues, ``excused_by``) are not judged; if any of them mismatched, the comparison names the issues.
+
+    Example:
+        >>> compare(np.array([1.0, 2.0]), np.array([1.0, 2.5]), np.array([1.0, 1.0])).ratio
+        0.5
+    """
+    observed = np.asarray(observed, dtype=np.float64)
+    expected = np.asarray(expected, dtype=np.float64)
+    if observed.shape != expected.shape:
+        return Comparison(float("inf"), problem=f"shape {observed.shape} where {expected.shape} was expected")
+    budget = np.broadcast_to(np.nan_to_num(np.asarray(budget, dtype=np.float64), nan=0.0, posinf=np.inf),
+                             expected.shape)  # a NaN budget (from an infinite input) demands the exact value
+    both_nan = np.isnan(observed) & np.isnan(expected)
+    same_inf = np.isinf(expected) & (observed == expected)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        error = np.where(both_nan | same_inf, 0.0, np.abs(observed - expected))
+        error = np.where(np.isnan(error), np.inf, error)
+        ratio = np.where(error == 0, 0.0, error / budget)
+    known: tuple[str, ...] = ()
+    if excused is not None:
+        excused = np.broadcast_to(np.asarray(excused, dtype=bool), ratio.shape)
+        known = excused_by if bool(np.any(excused & (ratio > 1))) else ()
+        ratio = np.where(excused, 0.0, ratio)
+    if ratio.size == 0 or np.max(ratio) == 0:
+        return Comparison(0.0, known=known)
+    worst = np.unravel_index(int(np.argmax(ratio)), ratio.shape)
+    return Comparison(float(ratio[worst]), tuple(int(i) for i in worst), float(observed[worst]),
+                      float(expected[worst]), float(budget[worst]), known=known)
+
+
+# --- networks ----------------------------------------------------------------------------------------------------
+# First-order propagation of the primitives' bounds through the network, with absolute values: an error E in
+# an input of a step reaches its output through |Jacobian| E, to which the step adds its own bound.
+# (docs/spec/error-budgets.md#networks)
+
+
+def _second_derivative(activation: str, z: np.ndarray, params: Mapping[str, object]) -> np.ndarray:
+    """|f''(z)|: how much an error in z moves f'(z), the factor the backward pass multiplies by."""
+    if activation == "identity":
+        return np.zeros_like(z)
+    if activation == "sigmoid" or activation == "softplus":
+        s = sigmoid.forward(z)
+        second = s * (1 - s) if activation == "softplus" else s * (1 - s) * (1 - 2 * s)
+        threshold = params.get("threshold")
+        return np.abs(np.where(z > threshold, 0.0, second) if threshold is not None else second)
+    if activation == "tanh":
+        t = np.tanh(z)
+        return np.abs(2 * t * (1 - t * t))
+    if activation == "gelu" and params.get("approximate", "none") == "none":
+        pdf = np.exp(-0.5 * z * z) / np.sqrt(2 * np.pi)
+        return np.abs(pdf * (2 - z * z))
+    if activation == "gelu":
+        k, c = np.sqrt(2 / np.pi), 0.044715
+        t = np.tanh(k * (z + c * z**3))
+        s1, s2 = k * (1 + 3 * c * z * z), 6 * k * c * z
+        return np.abs((1 - t * t) * s1 - z * t * (1 - t * t) * s1 * s1 + 0.5 * z * (1 - t * t) * s2)
+    raise ValueError(f"budgets.network: activation must be smooth and elementwise "
+                     f"(identity, sigmoid, tanh, softplus, gelu), got {activation!r}")
+
+
+def _loss_hessian_times(loss: str, output: np.ndarray, target: np.ndarray, error: np.ndarray,
+                        reduction: str) -> np.ndarray:
+    """|d2 loss / d output2| applied to an error vector: how an error in the output moves dloss/doutput."""
+    count = output.shape[0] if loss == "softmax_cross_entropy" else output.size
+    scale = 1.0 / count if reduction == "mean" else 1.0
+    if loss == "mean_squared_error":
+        return 2 * scale * error
+    if loss == "binary_cross_entropy_with_logits":
+        s = sigmoid.forward(output)
+        return scale * s * (1 - s) * error
+    if loss == "softmax_cross_entropy":
+        p = softmax.forward(output, axis=-1)
+        return scale * (p * error + p * np.sum(p * error, axis=-1, keepdims=True))
+    raise ValueError(f"budgets.network: loss must be mean_squared_error, binary_cross_entropy_with_logits or "
+                     f"softmax_cross_entropy, got {loss!r}")
+
+
+_LOSS_ARRAYS = {"mean_squared_error": "prediction", "binary_cross_entropy_with_logits": "logits",
+                "softmax_cross_entropy": "logits"}
+
+
+def _network_bound(layers, x, target, loss: str, loss_params: Mapping[str, object], fmt: dtypes.Format) -> dict:
+    from nnspec.reference import catalogue, dense
+
+    a, error_a, tape = x, np.zeros_like(x), []
+    for layer in layers:
+        module, params = catalogue.get(layer.activation).module, dict(layer.activation_params)
+        z = dense.forward(a, layer.weight, layer.bias)
+        arrays = {"x": a, "weight": layer.weight, "bias": layer.bias}
+        error_z = error_a @ np.abs(layer.weight) + _FORWARD["dense"](arrays, {}, fmt)
+        slope = np.abs(module.backward(z, np.ones_like(z), **params))
+        act_name = "gelu" if layer.activation == "gelu" else layer.activation
+        tape.append((layer, a, error_a, z, error_z, params))
+        a = module.forward(z, **params)
+        error_a = slope * error_z + _FORWARD[act_name]({"x": z}, params, fmt)
+    loss_module = catalogue.get(loss).module
+    reduction = loss_params.get("reduction", "mean")
+    loss_arrays = {_LOSS_ARRAYS[loss]: a, "target": target}
+    grad = loss_module.backward(a, target, grad_output=1.0, **loss_params)
+    error_loss = np.sum(np.abs(grad) * error_a) + _FORWARD[loss](loss_arrays, loss_params, fmt)
+    error_grad = (_BACKWARD[loss](loss_arrays, np.asarray(1.0), loss_params, fmt)[_LOSS_ARRAYS[loss]]
+                  + _loss_hessian_times(loss, a, target, error_a, reduction))
+    weights, biases = [], []
+    for layer, a_in, error_in, z, error_z, params in reversed(tape):
+        module = catalogue.get(layer.activation).module
+        slope = np.abs(module.backward(z, np.ones_like(z), **params))
+        grad_z = module.backward(z, grad, **params)
+        error_grad_z = (_BACKWARD[layer.activation]({"x": z}, grad, params, fmt)["x"] + slope * error_grad
+                        + _second_derivative(layer.activation, z, params) * np.abs(grad) * error_z)
+        own = _BACKWARD["dense"]({"x": a_in, "weight": layer.weight, "bias": layer.bias}, grad_z, {}, fmt)
+        weights.insert(0, error_in.T @ np.abs(grad_z) + np.abs(a_in).T @ error_grad_z + own["weight"])
+        biases.insert(0, np.sum(error_grad_z, axis=0) + own.get("bias", 0.0))
+        grad = grad_z @ layer.weight.T
+        error_grad = error_grad_z @ np.abs(layer.weight).T + own["x"]
+    return {"loss": error_loss, "weights": weights, "biases": biases}
+
+
+def network(layers, x: np.ndarray, target: np.ndarray, loss: str, loss_params: Mapping[str, object],
+            dtype: str) -> dict:
+    """Budgets for a sequential network's loss and every parameter gradient (first-order propagation of the
+    primitives' bounds; smooth elementwise activations only, so rounding cannot cross a kink).
+
+    ``layers`` are ``nnspec.reference.network.Layer`` in float64 with the backend's conventions applied.
+    Returns ``{"loss": float, "weights": [array], "biases": [array]}``.
+    """
+    low, high = (_network_bound(layers, x, target, loss, loss_params, fmt)
+                 for fmt in (dtypes.get(dtype), dtypes.get("float64")))
+    floor = UNDERFLOW_FLOOR * dtypes.get(dtype).tiny
+    return {
+        "loss": float(low["loss"] + high["loss"] + floor),
+        "weights": [a + b + floor for a, b in zip(low["weights"], high["weights"])],
+        "biases": [a + b + floor for a, b in zip(low["biases"], high["biases"])],
+    }

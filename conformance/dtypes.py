@@ -1,0 +1,91 @@
+"""The floating-point formats the suite knows, and exact rounding of float64 values into them.
+
+Inputs are drawn in float64 and rounded here, once, to the dtype under test, so that the backend and the
+float64 reference see exactly the same numbers. bfloat16 is rounded by bit manipulation (round to nearest,
+ties to even), so no extra package is needed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["Format", "FORMATS", "get", "round_to"]
+
+
+@dataclass(frozen=True)
+class Format:
+    """An IEEE-style binary format: ``precision`` significand bits (implicit bit included)."""
+
+    name: str
+    precision: int
+    max_exponent: int  # largest finite = (2 - 2**(1 - precision)) * 2**max_exponent
+    min_exponent: int  # smallest normal = 2**min_exponent
+
+    @property
+    def unit_roundoff(self) -> float:
+        """u = 2**-p: the largest relative error of one correctly rounded operation."""
+        return 2.0 ** -self.precision
+
+    @property
+    def tiny(self) -> float:
+        """The smallest positive normal number; below it the relative error guarantee is lost."""
+        return 2.0 ** self.min_exponent
+
+    @property
+    def max(self) -> float:
+        """The largest finite number."""
+        return (2.0 - 2.0 ** (1 - self.precision)) * 2.0 ** self.max_exponent
+
+
+FORMATS = {
+    "float64": Format("float64", 53, 1023, -1022),
+    "float32": Format("float32", 24, 127, -126),
+    "float16": Format("float16", 11, 15, -14),
+    "bfloat16": Format("bfloat16", 8, 127, -126),
+}
+
+
+def get(name: str) -> Format:
+    """Return the format called ``name``.
+
+    Example:
+        >>> get("float32").unit_roundoff == 2.0 ** -24
+        True
+    """
+    if name not in FORMATS:
+        raise ValueError(f"dtypes.get: name must be one of {', '.join(FORMATS)}, got {name!r}")
+    return FORMATS[name]
+
+
+def _round_bfloat16(x: np.ndarray) -> np.ndarray:
+    """Round float64 to bfloat16 (8 significant bits) directly, ties to even: through float32 first would
+    round twice. Values beyond bfloat16's range become +-inf; subnormal bfloat16 values are not produced (the
+    suite keeps its inputs normal)."""
+    x = np.array(x, dtype=np.float64, ndmin=1)
+    bits = x.view(np.uint64)
+    drop = np.uint64(52 - 7)  # float64 keeps 52 fraction bits, bfloat16 keeps 7
+    lsb = (bits >> drop) & np.uint64(1)
+    rounded = ((bits + (np.uint64(1) << (drop - np.uint64(1))) - np.uint64(1) + lsb)
+               >> drop << drop).view(np.float64)
+    rounded = np.where(np.isfinite(x), rounded, x)
+    return np.where(np.abs(rounded) > FORMATS["bfloat16"].max, np.copysign(np.inf, x), rounded)
+
+
+def round_to(x: np.ndarray, dtype: str) -> np.ndarray:
+    """Round float64 values to the nearest value of ``dtype``, returned as float64.
+
+    Example:
+        >>> float(round_to(np.array(0.1), "float32")[()]) == float(np.float32(0.1))
+        True
+        >>> float(round_to(np.array(1.0 + 2.0 ** -9), "bfloat16")[()])
+        1.0
+    """
+    x = np.asarray(x, dtype=np.float64)
+    if dtype == "bfloat16":
+        return _round_bfloat16(x).reshape(x.shape)
+    if dtype not in FORMATS:
+        raise ValueError(f"dtypes.round_to: dtype must be one of {', '.join(FORMATS)}, got {dtype!r}")
+    with np.errstate(over="ignore"):
+        return x.astype(np.dtype(dtype)).astype(np.float64)

@@ -1,0 +1,64 @@
+"""Inputs for losses: regression pairs, probabilities with their edges, logits, and classification batches."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import strategies as st
+
+from nnspec.conformance import dtypes
+from nnspec.conformance.strategies.activations import rows
+from nnspec.conformance.strategies.arrays import float_arrays, magnitudes, shapes
+
+__all__ = ["reductions", "regression_pairs", "probability_pairs", "logit_pairs", "classification_batches",
+           "label_smoothings"]
+
+reductions = st.sampled_from(["mean", "sum", "none"])
+label_smoothings = st.sampled_from([0.0, 0.1, 0.25])
+
+
+@st.composite
+def regression_pairs(draw, dtype: str) -> dict[str, np.ndarray]:
+    """prediction and target of one shape; bounded so that no squared difference, nor their sum over the
+    at most 125 elements drawn, can overflow."""
+    limit = np.sqrt(dtypes.get(dtype).max) / 64
+    bound = min(draw(magnitudes(dtype)), limit)
+    shape = draw(shapes())
+    return {"prediction": draw(float_arrays(dtype, shape, min_value=-bound, max_value=bound)),
+            "target": draw(float_arrays(dtype, shape, min_value=-bound, max_value=bound))}
+
+
+def _targets(dtype: str, shape) -> st.SearchStrategy[np.ndarray]:
+    """Hard 0/1 targets or soft targets in [0, 1]."""
+    hard = float_arrays(dtype, shape, min_value=0.0, max_value=1.0).map(np.round)
+    return st.one_of(hard, float_arrays(dtype, shape, min_value=0.0, max_value=1.0))
+
+
+@st.composite
+def probability_pairs(draw, dtype: str) -> dict[str, np.ndarray]:
+    """probability in [0, 1] (0 and 1 included, where BCE meets log 0) and a target."""
+    shape = draw(shapes())
+    return {"probability": draw(float_arrays(dtype, shape, min_value=0.0, max_value=1.0)),
+            "target": draw(_targets(dtype, shape))}
+
+
+@st.composite
+def logit_pairs(draw, dtype: str, *, allow_infinity: bool = False) -> dict[str, np.ndarray]:
+    """logits up to a quarter of the dtype's range (and +-inf when asked) with a target."""
+    bound = draw(magnitudes(dtype))
+    shape = draw(shapes())
+    return {"logits": draw(float_arrays(dtype, shape, min_value=-bound, max_value=bound,
+                                        allow_infinity=allow_infinity)),
+            "target": draw(_targets(dtype, shape))}
+
+
+@st.composite
+def classification_batches(draw, dtype: str, *, targets: str) -> dict[str, np.ndarray]:
+    """logits (N, C) from ``rows`` and either integer labels (N,) or probability rows (N, C)."""
+    logits = draw(rows(dtype))
+    n, classes = logits.shape
+    if targets == "labels":
+        labels = draw(st.lists(st.integers(0, classes - 1), min_size=n, max_size=n))
+        return {"logits": logits, "target": np.array(labels, dtype=np.int64)}
+    weights = draw(float_arrays("float64", (n, classes), min_value=0.0, max_value=1.0))
+    weights[:, 0] += 1.0  # every row has mass
+    return {"logits": logits, "target": dtypes.round_to(weights / weights.sum(axis=1, keepdims=True), dtype)}

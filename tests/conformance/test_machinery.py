@@ -1,0 +1,91 @@
+"""The suite's machinery: comparisons, dtype rounding, backend loading, the report and the command line."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from nnspec.adapters import load_backend
+from nnspec.conformance import budgets, dtypes
+
+
+def test_compare_matches_nan_with_nan_and_inf_with_same_inf():
+    inf, nan = np.inf, np.nan
+    assert budgets.compare(np.array([nan, inf, -inf]), np.array([nan, inf, -inf]), np.zeros(3)).ratio == 0.0
+    assert budgets.compare(np.array([inf]), np.array([-inf]), np.ones(1)).ratio == inf
+    assert budgets.compare(np.array([nan]), np.array([0.0]), np.ones(1)).ratio == inf
+
+
+def test_compare_reports_worst_element_and_shape_mismatch():
+    comparison = budgets.compare(np.array([1.0, 5.0]), np.array([1.5, 1.0]), np.array([1.0, 2.0]))
+    assert (comparison.ratio, comparison.index) == (2.0, (1,))
+    assert budgets.compare(np.zeros(2), np.zeros(3), 1.0).ratio == np.inf
+
+
+def test_compare_excuses_only_named_elements():
+    observed, expected = np.array([np.nan, 2.0]), np.array([0.0, 1.0])
+    excused = budgets.compare(observed, expected, np.ones(2), np.array([True, False]), ("issue",))
+    assert excused.known == ("issue",) and excused.ratio == 1.0
+    assert budgets.compare(observed, expected, np.ones(2), np.array([False, True]), ("issue",)).ratio == np.inf
+
+
+def test_gamma_is_the_classical_bound():
+    u = dtypes.get("float32").unit_roundoff
+    assert budgets.gamma(10, u) == pytest.approx(10 * u / (1 - 10 * u), rel=0, abs=0)
+    assert budgets.gamma(2**25, u) == np.inf  # n u >= 1: no bound
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    (1.0 + 2.0**-8, 1.0),              # a tie rounds to even (down)
+    (1.0 + 3 * 2.0**-8, 1.0 + 2.0**-6),  # a tie rounds to even (up)
+    (1.0 + 2.0**-8 + 2.0**-20, 1.0 + 2.0**-7),  # above the tie rounds up
+    (-3.0, -3.0),
+])
+def test_bfloat16_rounding_is_nearest_even(value, expected):
+    assert float(dtypes.round_to(np.array(value), "bfloat16")) == expected
+
+
+def test_load_backend_rejects_unknown_names():
+    with pytest.raises(ValueError, match="load_backend: name must be one of"):
+        load_backend("no-such-framework")
+    with pytest.raises(ValueError, match="is not a subclass"):
+        load_backend("nnspec.conformance.budgets:Comparison")
+
+
+def _nnspec(*args, cwd):
+    return subprocess.run([sys.executable, "-m", "nnspec", *args], capture_output=True, text=True, cwd=cwd,
+                          timeout=600)
+
+
+def test_run_writes_a_versioned_report_and_names_modules_canonically(tmp_path):
+    run = _nnspec("run", "--backend", "reference", "--profile", "quick", "-k", "relu", "--report",
+                  str(tmp_path), cwd=tmp_path)
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["schema"] == "nnspec-report/1"
+    assert report["environment"]["backend"]["framework"] == "nnspec.reference"
+    assert {c["primitive"] for c in report["cells"]} == {"relu", "leaky_relu"}
+    assert all(c["outcome"] == "passed" for c in report["cases"])
+    assert "nnspec conformance summary" in run.stdout
+
+
+def test_run_with_nothing_selected_is_not_a_pass(tmp_path):
+    run = _nnspec("run", "--backend", "reference", "-k", "no_test_has_this_name", cwd=tmp_path)
+    assert run.returncode == 5 and "no test was selected" in run.stderr
+
+
+def test_undeclared_dtype_is_unsupported_not_failed(tmp_path):
+    run = _nnspec("run", "--backend", "reference", "--dtype", "bfloat16", "-k", "relu", "--report", str(tmp_path),
+                  cwd=tmp_path)
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert run.returncode == 0
+    assert {c["outcome"] for c in report["cases"]} == {"unsupported"}
+
+
+def test_bfloat16_rounds_once_not_through_float32():
+    value = 1.0 + 2.0**-8 + 2.0**-30  # float32 would round this to the tie 1 + 2**-8, then to 1.0
+    assert float(dtypes.round_to(np.array(value), "bfloat16")) == 1.0 + 2.0**-7

@@ -1,0 +1,59 @@
+"""Planted bugs: a torch backend with one thing wrong must fail the suite, and its message must name the
+primitive, the dtype, the input and the error/budget, and give a replay command that reproduces it.
+
+Each case runs the real command line (`nnspec run`) in a subprocess on the relevant tests only.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+pytest.importorskip("torch")
+
+MUTANTS = [
+    # (class in nnspec.adapters.mutants, -k expression, primitive named in the failure)
+    ("ReluGradAtZeroIsOne", "test_elementwise_special_points and -relu", "relu"),
+    ("SoftmaxWithoutMaxShift", "test_rowwise_forward_matches_reference and -softmax", "softmax"),
+    ("UnstableBceWithLogits", "test_loss_forward_matches_reference and binary_cross_entropy_with_logits",
+     "binary_cross_entropy_with_logits"),
+    ("BiasGradientNotSummed", "test_dense_backward", "dense"),
+    ("WeightGradientTransposed", "test_dense_backward", "dense"),
+    ("Tf32Dense", "test_dense_forward", "dense"),
+]
+
+
+def nnspec(*args: str, cwd) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "nnspec", *args], capture_output=True, text=True, cwd=cwd,
+                          timeout=600)
+
+
+@pytest.mark.parametrize(("mutant", "keyword", "primitive"), MUTANTS, ids=[m[0] for m in MUTANTS])
+def test_planted_bug_fails_with_a_replayable_message(tmp_path, mutant, keyword, primitive):
+    backend = f"nnspec.adapters.mutants:{mutant}"
+    run = nnspec("run", "--backend", backend, "--dtype", "float32", "--profile", "ci", "-k", keyword,
+                 "--report", str(tmp_path / "report"), cwd=tmp_path)
+    assert run.returncode == 1, run.stdout[-3000:] + run.stderr[-3000:]
+    report = json.loads((tmp_path / "report" / "report.json").read_text())
+    failed = [case for case in report["cases"] if case["outcome"] == "failed"]
+    assert failed, report["cases"]
+    case = failed[0]
+    message = case["message"]
+    assert case["primitive"] == primitive and case["dtype"] == "float32"
+    for fragment in (f" float32 {primitive} ", "inputs: ", "error/budget", "replay this case: nnspec replay "):
+        assert fragment in message, message
+    replay = nnspec("replay", case["replay"].split()[-1], cwd=tmp_path)
+    assert replay.returncode == 1 and "FAIL" in replay.stdout, replay.stdout + replay.stderr
+
+
+def test_replayed_case_passes_on_the_correct_backend(tmp_path):
+    """The same recorded input, replayed against unmodified torch, is within budget: the failure was the bug's."""
+    run = nnspec("run", "--backend", "nnspec.adapters.mutants:WeightGradientTransposed", "--dtype", "float32",
+                 "-k", "test_dense_backward", "--report", str(tmp_path / "r"), cwd=tmp_path)
+    assert run.returncode == 1
+    case_file = next((tmp_path / "r" / "failures").glob("*.json"))
+    replay = nnspec("replay", str(case_file), "--backend", "torch", cwd=tmp_path)
+    assert replay.returncode == 0, replay.stdout + replay.stderr
