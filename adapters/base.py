@@ -20,7 +20,7 @@ from types import MappingProxyType
 
 import numpy as np
 
-__all__ = ["Backend", "Capabilities", "KnownIssue", "NetworkResult", "UnsupportedError"]
+__all__ = ["Backend", "Capabilities", "EarlyStoppingResult", "KnownIssue", "NetworkResult", "UnsupportedError"]
 
 
 class UnsupportedError(NotImplementedError):
@@ -37,7 +37,12 @@ class Capabilities:
         devices: device names it can run on in this process (e.g. ``("cpu", "cuda")``).
         conventions: per primitive, the reference keyword arguments of the named spec variant the backend
             follows where the spec allows variants, e.g. ``{"softplus": {"threshold": 20.0}}``.
-        features: larger capabilities beyond single primitives, e.g. ``"network"``.
+        features: larger capabilities beyond single primitives: ``"network"``, ``"dropout"``,
+            ``"early_stopping"``, ``"training_step"``.
+        optimizers: optimizer name (a module of ``nnspec.reference.optimizers``) -> the convention keyword
+            arguments of the reference that the framework's implementation follows, e.g.
+            ``{"adam": {"eps_placement": "outside_sqrt", "amsgrad_max_of": "raw_v"}}``
+            (``nnspec.reference.optimizers.profiles.conventions("pytorch", "adam")``).
     """
 
     primitives: frozenset[str]
@@ -45,6 +50,7 @@ class Capabilities:
     devices: tuple[str, ...]
     conventions: Mapping[str, Mapping[str, object]] = field(default_factory=lambda: MappingProxyType({}))
     features: frozenset[str] = frozenset()
+    optimizers: Mapping[str, Mapping[str, object]] = field(default_factory=lambda: MappingProxyType({}))
 
 
 @dataclass(frozen=True)
@@ -71,6 +77,20 @@ class KnownIssue:
     where: Callable[[Mapping[str, np.ndarray], Mapping[str, object], str], np.ndarray]
     reason: str
     link: str
+
+
+@dataclass(frozen=True)
+class EarlyStoppingResult:
+    """What a framework's early stopping did on a scripted run of ``epochs`` epochs.
+
+    Attributes:
+        stopped_epoch: the 0-based epoch after which training stopped, or None if it ran every epoch.
+        restored_epoch: the 0-based epoch whose weights the model holds at the end (the last epoch run when
+            nothing was restored).
+    """
+
+    stopped_epoch: int | None
+    restored_epoch: int
 
 
 @dataclass(frozen=True)
@@ -126,3 +146,46 @@ class Backend(abc.ABC):
         ``layers`` are ``nnspec.reference.network.Layer`` values (weights in the (in, out) layout).
         """
         raise UnsupportedError(f"{self.name}: network is not implemented")
+
+    # --- optimizers (docs/spec/optimizers.md) ---------------------------------------------------------------------
+
+    def optimizer_step(self, optimizer: str, hyper: Mapping[str, object], param: np.ndarray, grad: np.ndarray,
+                       state: Mapping[str, object] | None, dtype: str) -> tuple[np.ndarray, dict[str, object]]:
+        """One step of the framework's own optimizer class on one parameter tensor.
+
+        ``state`` uses the field names of the reference's State (``nnspec.reference.optimizers.<name>``); the
+        adapter loads it into the framework's optimizer before the step (None: a freshly initialised optimizer)
+        and returns the parameter and the state after the step, with the same names. ``hyper`` holds the
+        reference's hyperparameter names (lr, betas, eps, weight_decay, momentum, ...).
+        """
+        raise UnsupportedError(f"{self.name}: optimizer_step is not implemented")
+
+    def optimizer_trajectory(self, optimizer: str, hyper: Mapping[str, object], param: np.ndarray,
+                             grads: Sequence[np.ndarray], dtype: str) -> list[tuple[np.ndarray, dict[str, object]]]:
+        """Free-running: a fresh optimizer takes one step per gradient; the parameter and state after each."""
+        raise UnsupportedError(f"{self.name}: optimizer_trajectory is not implemented")
+
+    # --- dropout, early stopping, training (docs/spec/dropout.md, docs/spec/early-stopping.md) --------------------
+
+    def dropout(self, x: np.ndarray, p: float, training: bool, seed: int, dtype: str,
+                grad_output: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+        """The framework's own dropout on ``x`` (seeded with ``seed`` through its own RNG), and, when
+        ``grad_output`` is given, the gradient with respect to ``x`` through that same call (same mask)."""
+        raise UnsupportedError(f"{self.name}: dropout is not implemented")
+
+    def early_stopping(self, losses: Sequence[float], rules: Mapping[str, object]) -> EarlyStoppingResult:
+        """Run the framework's own early-stopping logic on a scripted sequence of monitored values, one per
+        epoch (``rules``: monitor mode, min_delta, patience, baseline, start_from_epoch, restore_best_weights)."""
+        raise UnsupportedError(f"{self.name}: early_stopping is not implemented")
+
+    def training_step(self, layers: Sequence[object], x: np.ndarray, target: np.ndarray, loss: str,
+                      loss_params: Mapping[str, object], optimizer: str, hyper: Mapping[str, object],
+                      dtype: str, dropout_masks: Sequence[np.ndarray | None] | None = None
+                      ) -> tuple[float, list[tuple[np.ndarray, np.ndarray | None]]]:
+        """forward -> loss -> backward -> one optimizer step, with the framework's real modules.
+
+        Returns the loss before the step and the (weight (in, out), bias) of every layer after it. When
+        ``dropout_masks`` is given, layer l's activation output is multiplied by ``dropout_masks[l]`` (already
+        scaled by 1/(1-p)), so that the random op is fixed and the step is deterministic.
+        """
+        raise UnsupportedError(f"{self.name}: training_step is not implemented")

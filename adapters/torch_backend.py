@@ -12,6 +12,8 @@ import numpy as np
 
 from nnspec.adapters.base import Backend, Capabilities, NetworkResult, UnsupportedError
 from nnspec.adapters.torch_known_issues import KNOWN_ISSUES
+from nnspec.adapters.torch_optimizers import TorchOptimizersMixin
+from nnspec.adapters.torch_training import TorchTrainingMixin
 from nnspec.reference import catalogue
 
 try:
@@ -76,7 +78,7 @@ CONVENTIONS = MappingProxyType({
 })
 
 
-class TorchBackend(Backend):
+class TorchBackend(TorchOptimizersMixin, TorchTrainingMixin, Backend):
     """PyTorch through its public API. Options: ``tf32=1`` allows TF32 matmuls on CUDA (to see the suite
     reject them); ``threads=N`` sets intra-op threads (default 1: the suite runs many tiny ops)."""
 
@@ -99,7 +101,8 @@ class TorchBackend(Backend):
     def capabilities(self) -> Capabilities:
         dtypes = ("float64", "float32") if self.device != "mps" else ("float32",)
         return Capabilities(primitives=frozenset(self.ops), dtypes=dtypes, devices=(self.device,),
-                            conventions=CONVENTIONS, features=frozenset({"network"}))
+                            conventions=CONVENTIONS, features=frozenset({"network"}) | self.TRAINING_FEATURES,
+                            optimizers=MappingProxyType(dict(self.OPTIMIZER_CONVENTIONS)))
 
     def environment(self) -> dict[str, object]:
         cuda = self._device.type == "cuda"

@@ -158,8 +158,22 @@ def load_case(path: Path) -> dict[str, object]:
     return case
 
 
+#: Case kinds whose checks live in other modules of the suite: kind prefix -> module with run_case().
+_CASE_MODULES = {
+    "optimizer": "nnspec.conformance.optimizer_checks",
+    "dropout": "nnspec.conformance.training_checks",
+    "early_stopping": "nnspec.conformance.training_checks",
+    "training": "nnspec.conformance.training_checks",
+}
+
+
 def run_case(backend: Backend, case: Mapping[str, object]) -> dict[str, Comparison]:
     """Re-run a recorded case against ``backend``."""
+    prefix = str(case["kind"]).split("_")[0] if not str(case["kind"]).startswith("early_stopping") else "early_stopping"
+    if prefix in _CASE_MODULES:
+        import importlib
+
+        return importlib.import_module(_CASE_MODULES[prefix]).run_case(backend, case)
     if case["kind"] == "forward":
         return {"output": forward(backend, case["primitive"], case["arrays"], case["params"], case["dtype"])}
     if case["kind"] == "vjp":

@@ -191,7 +191,12 @@ class Checker:
         self._judge(comparisons, dict(kind="network", primitive="network", arrays=arrays, params=params))
 
     def expect(self, comparisons: Mapping[str, Comparison], case: Mapping[str, object]) -> None:
-        """Judge comparisons a test computed itself (properties, oracles), with the same recording."""
+        """Judge comparisons a test computed itself, with the same recording and failure message.
+
+        ``case`` holds ``kind`` (a check kind that ``checks.run_case`` can replay, or any label), ``primitive``
+        (a name for the report), ``arrays`` (name -> numpy array or None: written exactly to the case file),
+        ``params`` (JSON-serialisable), optionally ``grad_output`` and ``spec`` (the spec section).
+        """
         self._judge(dict(comparisons), dict(case))
 
     def _judge(self, comparisons: dict[str, Comparison], case: dict) -> None:
@@ -207,11 +212,12 @@ class Checker:
                     backend_options=self.session.backend_options, test=self.record.nodeid)
         slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{self.backend.name}-{self.record.nodeid.split('::')[-1]}")
         replay = ""
-        if case.get("kind") in ("forward", "vjp", "vjp_oracle", "network"):
+        if case.get("kind") is not None:
             path = checks.save_case(self.session.case_dir / f"{slug}.json", case)
             replay = self.session.replay_command(path)
-        spec = catalogue.get(case["primitive"]).spec if case.get("primitive") in {
-            p.name for p in catalogue.PRIMITIVES} else "docs/spec/"
+        names = {p.name for p in catalogue.PRIMITIVES}
+        spec = case.get("spec") or (catalogue.get(case["primitive"]).spec if case.get("primitive") in names
+                                    else "docs/spec/")
         lines = [
             f"{self.session.backend_name} ({self.session.device}) {self.dtype} {case.get('primitive', '?')} "
             f"{self.record.prop}: {worst_name} is outside its error budget",
