@@ -2,7 +2,7 @@
 
 A backend is named on the command line (``--backend``) in one of three ways:
 
-- a built-in name: ``reference``, ``torch``;
+- a built-in name: ``reference``, ``torch``, ``jax``, ``tensorflow``;
 - ``package.module:Class`` for a backend class that is importable but not installed as a plugin;
 - the name of an entry point in the group ``nnspec.backends`` of an installed package.
 """
@@ -20,6 +20,8 @@ __all__ = ["BUILTIN", "load_backend", "Backend"]
 BUILTIN = {
     "reference": "nnspec.adapters.reference_backend:ReferenceBackend",
     "torch": "nnspec.adapters.torch_backend:TorchBackend",
+    "jax": "nnspec.adapters.jax_backend:JaxBackend",
+    "tensorflow": "nnspec.adapters.tensorflow_backend:TensorFlowBackend",
 }
 
 

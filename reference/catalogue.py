@@ -99,6 +99,8 @@ _BY_NAME = {primitive.name: primitive for primitive in PRIMITIVES}
 def get(name: str) -> Primitive:
     """Return the catalogue entry called ``name``.
 
+    Spec: docs/spec/README.md#catalogue
+
     Raises:
         ValueError: if no primitive has that name.
 
