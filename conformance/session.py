@@ -121,6 +121,13 @@ class Session:
             pass
         if self._backend is not None:
             env["backend"] = self._backend.environment()
+            caps = self._backend.capabilities()
+            env["declared"] = {
+                "dtypes": list(caps.dtypes), "features": sorted(caps.features),
+                "conventions": {k: dict(v) for k, v in caps.conventions.items()},
+                "optimizers": {k: dict(v) for k, v in caps.optimizers.items()},
+                "known_issues": sorted({issue.id for issue in self._backend.known_issues}),
+            }
         return env
 
     def run_options(self) -> dict[str, object]:
