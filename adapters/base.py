@@ -38,7 +38,7 @@ class Capabilities:
         conventions: per primitive, the reference keyword arguments of the named spec variant the backend
             follows where the spec allows variants, e.g. ``{"softplus": {"threshold": 20.0}}``.
         features: larger capabilities beyond single primitives: ``"network"``, ``"dropout"``,
-            ``"early_stopping"``, ``"training_step"``.
+            ``"early_stopping"``, ``"training_step"``, ``"epoch_batches"``.
         optimizers: optimizer name (a module of ``nnspec.reference.optimizers``) -> the convention keyword
             arguments of the reference that the framework's implementation follows, e.g.
             ``{"adam": {"eps_placement": "outside_sqrt", "amsgrad_max_of": "raw_v"}}``
@@ -177,6 +177,11 @@ class Backend(abc.ABC):
         """Run the framework's own early-stopping logic on a scripted sequence of monitored values, one per
         epoch (``rules``: monitor mode, min_delta, patience, baseline, start_from_epoch, restore_best_weights)."""
         raise UnsupportedError(f"{self.name}: early_stopping is not implemented")
+
+    def epoch_batches(self, n_examples: int, batch_size: int, shuffle: bool, drop_last: bool,
+                      seed: int) -> list[np.ndarray]:
+        """The index batches of one epoch from the framework's own data loader (feature ``"epoch_batches"``)."""
+        raise UnsupportedError(f"{self.name}: epoch_batches is not implemented")
 
     def training_step(self, layers: Sequence[object], x: np.ndarray, target: np.ndarray, loss: str,
                       loss_params: Mapping[str, object], optimizer: str, hyper: Mapping[str, object],

@@ -9,8 +9,11 @@ from __future__ import annotations
 
 from types import MappingProxyType
 
+import numpy as np
 import torch
 
+from nnspec.adapters.base import EarlyStoppingResult
+from nnspec.adapters.reference_backend import ReferenceBackend
 from nnspec.adapters.torch_backend import TorchBackend
 
 __all__ = ["MUTANTS"]
@@ -104,3 +107,226 @@ MUTANTS = {
     "dense-weight": WeightGradientTransposed,
     "dense-tf32": Tf32Dense,
 }
+
+
+# --- optimizers: torch.optim classes with one term wrong (docs/spec/optimizers.md#conformance) ------------------
+# Each subclass runs torch's own step, with its state or hyperparameters altered around it so that exactly one
+# term of the update is wrong.
+
+
+class _AdamWithoutBiasCorrection(torch.optim.Adam):
+    """Adam with m and v used uncorrected: the step counter is held at 2**20 during the step, where
+    1 - beta**t == 1 for every beta < 1 in float64."""
+
+    def step(self, closure=None):
+        taken = {}
+        for group in self.param_groups:
+            for p in group["params"]:
+                state = self.state[p]
+                if p.grad is not None and len(state) == 0:  # torch's lazy initialisation, done here first
+                    state.update(step=torch.tensor(0.0), exp_avg=torch.zeros_like(p), exp_avg_sq=torch.zeros_like(p))
+                    if group["amsgrad"]:
+                        state["max_exp_avg_sq"] = torch.zeros_like(p)
+                if "step" in state:
+                    taken[p] = state["step"].clone()
+                    state["step"].fill_(2.0**20 - 1)
+        loss = super().step(closure)
+        for p, step in taken.items():
+            self.state[p]["step"].copy_(step + 1)
+        return loss
+
+
+class _AdagradEpsInsideSqrt(torch.optim.Adagrad):
+    """Adagrad dividing by sqrt(sum + eps) (Keras's placement) where PyTorch declares sqrt(sum) + eps: eps is
+    added to the accumulator before torch's step (run with eps = 0) and taken out after."""
+
+    def step(self, closure=None):
+        eps = {}
+        for group in self.param_groups:
+            eps[id(group)], group["eps"] = group["eps"], 0.0
+            for p in group["params"]:
+                self.state[p]["sum"].add_(eps[id(group)])
+        loss = super().step(closure)
+        for group in self.param_groups:
+            group["eps"] = eps[id(group)]
+            for p in group["params"]:
+                self.state[p]["sum"].sub_(group["eps"])
+        return loss
+
+
+class _AdamWDecayNotScaledByLr(torch.optim.AdamW):
+    """AdamW shrinking the parameter by (1 - weight_decay) instead of (1 - lr * weight_decay): torch's step runs
+    with weight_decay / lr."""
+
+    def step(self, closure=None):
+        saved = [group["weight_decay"] for group in self.param_groups]
+        for group in self.param_groups:
+            group["weight_decay"] = group["weight_decay"] / group["lr"] if group["lr"] else 0.0
+        loss = super().step(closure)
+        for group, weight_decay in zip(self.param_groups, saved):
+            group["weight_decay"] = weight_decay
+        return loss
+
+
+class _SgdBufferStartedAtZero(torch.optim.SGD):
+    """SGD whose momentum buffer starts at zero, so the first step is dampened (b1 = (1 - dampening) g1;
+    PyTorch copies g1 undampened): a zero buffer is placed before torch's first step."""
+
+    def step(self, closure=None):
+        for group in self.param_groups:
+            for p in group["params"]:
+                if group["momentum"] != 0 and "momentum_buffer" not in self.state[p]:
+                    self.state[p]["momentum_buffer"] = torch.zeros_like(p)
+        return super().step(closure)
+
+
+class _AmsgradMaxNotKept(torch.optim.Adam):
+    """AMSGrad whose running max is lost between steps (pytorch/pytorch#78807's kind): it is reset to zero before
+    each step, so the denominator uses the current v only."""
+
+    def step(self, closure=None):
+        for group in self.param_groups:
+            for p in group["params"]:
+                if group["amsgrad"] and "max_exp_avg_sq" in self.state[p]:
+                    self.state[p]["max_exp_avg_sq"].zero_()
+        return super().step(closure)
+
+
+def _swap_optimizer(name: str, cls: type) -> MappingProxyType:
+    return MappingProxyType({**TorchBackend.optimizer_classes, name: cls})
+
+
+class AdamWithoutBiasCorrection(TorchBackend):
+    """Adam without bias correction: the first step is off by (1 - beta1) / sqrt(1 - beta2), 3.16 at the defaults."""
+
+    name = "mutant-adam-no-bias-correction"
+    optimizer_classes = _swap_optimizer("adam", _AdamWithoutBiasCorrection)
+
+
+class AdagradEpsInsideSqrt(TorchBackend):
+    """Adagrad's eps inside the square root while the backend declares PyTorch's outside placement."""
+
+    name = "mutant-adagrad-eps-inside-sqrt"
+    optimizer_classes = _swap_optimizer("adagrad", _AdagradEpsInsideSqrt)
+
+
+class AdamWDecayNotScaledByLr(TorchBackend):
+    """AdamW's decoupled decay not multiplied by the learning rate."""
+
+    name = "mutant-adamw-decay-not-scaled-by-lr"
+    optimizer_classes = _swap_optimizer("adamw", _AdamWDecayNotScaledByLr)
+
+
+class SgdMomentumBufferStartedAtZero(TorchBackend):
+    """SGD's momentum buffer started at zero (optax's convention) while PyTorch's is declared."""
+
+    name = "mutant-sgd-buffer-started-at-zero"
+    optimizer_classes = _swap_optimizer("sgd", _SgdBufferStartedAtZero)
+
+
+class AmsgradRunningMaxNotKept(TorchBackend):
+    """AMSGrad without its running max."""
+
+    name = "mutant-amsgrad-max-not-kept"
+    optimizer_classes = _swap_optimizer("adam", _AmsgradMaxNotKept)
+
+
+MUTANTS.update({
+    "adam-bias-correction": AdamWithoutBiasCorrection,
+    "adagrad-eps-placement": AdagradEpsInsideSqrt,
+    "adamw-decay-lr": AdamWDecayNotScaledByLr,
+    "sgd-buffer-zero-init": SgdMomentumBufferStartedAtZero,
+    "amsgrad-running-max": AmsgradRunningMaxNotKept,
+})
+
+
+# --- dropout and early stopping (docs/spec/dropout.md, docs/spec/early-stopping.md) ------------------------------
+
+
+def _bernoulli_dropout(backend, x, keep, scale, seed, dtype, grad_output):
+    """x * mask * scale with mask ~ Bernoulli(keep) from a seeded torch.Generator (the mutants' own dropout)."""
+    tensor = backend._tensor(x, dtype, requires_grad=grad_output is not None)
+    generator = torch.Generator(device=backend._device).manual_seed(seed)
+    mask = torch.bernoulli(torch.full_like(tensor.detach(), keep), generator=generator)
+    y = tensor * mask * scale
+    as_numpy = lambda t: t.detach().to("cpu", torch.float64).numpy()  # noqa: E731
+    if grad_output is None:
+        return as_numpy(y), None
+    (grad,) = torch.autograd.grad(y, tensor, backend._tensor(grad_output, dtype))
+    return as_numpy(y), as_numpy(grad)
+
+
+class DropoutWithoutScale(TorchBackend):
+    """Dropout that zeroes elements but forgets the 1 / (1 - p) scale of kept ones (the mean shrinks)."""
+
+    name = "mutant-dropout-without-scale"
+
+    def dropout(self, x, p, training, seed, dtype, grad_output=None):
+        if not training or p in (0.0, 1.0):
+            return super().dropout(x, p, training, seed, dtype, grad_output)
+        return _bernoulli_dropout(self, x, 1.0 - p, 1.0, seed, dtype, grad_output)
+
+
+class DropoutScalesAtEval(TorchBackend):
+    """Inverted dropout in training, and also the old non-inverted rule's x * (1 - p) at evaluation."""
+
+    name = "mutant-dropout-scales-at-eval"
+
+    def dropout(self, x, p, training, seed, dtype, grad_output=None):
+        if training:
+            return super().dropout(x, p, training, seed, dtype, grad_output)
+        return _bernoulli_dropout(self, x, 1.0, 1.0 - p, seed, dtype, grad_output)
+
+
+class DropoutMaskReusedAcrossCalls(TorchBackend):
+    """The first mask drawn for a shape is cached and reused by every later call, whatever the seed (the kind of
+    bug a reused JAX key or a mask kept on a module produces)."""
+
+    name = "mutant-dropout-mask-reused"
+
+    def dropout(self, x, p, training, seed, dtype, grad_output=None):
+        cache = self.__dict__.setdefault("_first_seed", {})
+        return super().dropout(x, p, training, cache.setdefault((np.shape(x), p), seed), dtype, grad_output)
+
+
+class DropoutKeepRateOff(TorchBackend):
+    """Keeps each element with probability 0.97 (1 - p): a keep rate off by 3% (relative), scale still 1/(1-p)."""
+
+    name = "mutant-dropout-keep-rate-off"
+
+    def dropout(self, x, p, training, seed, dtype, grad_output=None):
+        if not training or p in (0.0, 1.0):
+            return super().dropout(x, p, training, seed, dtype, grad_output)
+        return _bernoulli_dropout(self, x, 0.97 * (1.0 - p), 1.0 / (1.0 - p), seed, dtype, grad_output)
+
+
+class EarlyStoppingRestoresOnlyWhenStopped(ReferenceBackend):
+    """restore_best_weights honoured only when early stopping stopped training itself; a run that ends by epoch
+    count keeps its last weights (keras-team/keras#12511)."""
+
+    name = "mutant-early-stopping-restores-only-when-stopped"
+
+    def early_stopping(self, losses, rules):
+        result = super().early_stopping(losses, rules)
+        if result.stopped_epoch is None:
+            return EarlyStoppingResult(None, len(losses) - 1)
+        return result
+
+
+class EarlyStoppingPatienceOffByOne(ReferenceBackend):
+    """Stops one epoch late: `wait > patience` where the rule is `wait >= patience`."""
+
+    name = "mutant-early-stopping-patience-off-by-one"
+
+    def early_stopping(self, losses, rules):
+        return super().early_stopping(losses, {**rules, "patience": max(int(rules.get("patience", 0)), 1) + 1})
+
+
+MUTANTS.update({
+    "dropout-scale": DropoutWithoutScale,
+    "dropout-eval": DropoutScalesAtEval,
+    "dropout-mask-reused": DropoutMaskReusedAcrossCalls,
+    "dropout-keep-rate": DropoutKeepRateOff,
+    "early-stopping-restore": EarlyStoppingRestoresOnlyWhenStopped,
+    "early-stopping-patience": EarlyStoppingPatienceOffByOne,
+})

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from nnspec.adapters.base import Backend, Capabilities, NetworkResult, UnsupportedError
-from nnspec.reference import catalogue, network
+from nnspec.adapters.base import Backend, Capabilities, EarlyStoppingResult, NetworkResult, UnsupportedError
+from nnspec.reference import catalogue, dropout, early_stopping, minibatch, network, training
+from nnspec.reference.optimizers import profiles
 
 
 class ReferenceBackend(Backend):
@@ -20,7 +22,8 @@ class ReferenceBackend(Backend):
             primitives=frozenset(p.name for p in catalogue.PRIMITIVES),
             dtypes=("float64", "float32", "float16"),
             devices=("cpu",),
-            features=frozenset({"network"}),
+            features=frozenset({"network", "dropout", "early_stopping", "training_step", "epoch_batches"}),
+            optimizers={name: profiles.conventions("pytorch", name) for name in profiles.OPTIMIZERS},
         )
 
     def environment(self) -> dict[str, object]:
@@ -51,3 +54,60 @@ class ReferenceBackend(Backend):
         arrays = self._cast({"x": x, "target": target}, dtype)
         value, grads = network.loss_and_gradients(cast, arrays["x"], arrays["target"], loss=loss, **loss_params)
         return NetworkResult(float(value), tuple(g.weight for g in grads), tuple(g.bias for g in grads))
+
+    # --- dropout, early stopping, training (docs/spec/dropout.md, early-stopping.md, training.md) -----------
+
+    def dropout(self, x, p, training, seed, dtype, grad_output=None):
+        mask = dropout.sample_mask(np.shape(x), p, np.random.default_rng(seed))
+        y = dropout.forward(self._cast({"x": x}, dtype)["x"], p, mask, training)
+        if grad_output is None:
+            return y, None
+        return y, dropout.backward(np.asarray(grad_output, dtype=dtype), p, mask, training)
+
+    def early_stopping(self, losses, rules) -> EarlyStoppingResult:
+        result = early_stopping.run([float(v) for v in losses], **rules)
+        return EarlyStoppingResult(result.stopped_epoch, result.restored_epoch)
+
+    def training_step(self, layers, x, target, loss, loss_params, optimizer, hyper, dtype, dropout_masks=None):
+        cast = [network.Layer(layer.weight.astype(dtype), None if layer.bias is None else layer.bias.astype(dtype),
+                              layer.activation, layer.activation_params)
+                for layer in layers]
+        arrays = self._cast({"x": x, "target": target}, dtype)
+        masks = None if dropout_masks is None else [None if m is None else np.asarray(m, dtype=dtype)
+                                                    for m in dropout_masks]
+        result = training.step(cast, arrays["x"], arrays["target"], loss=loss, loss_params=loss_params,
+                               optimizer=optimizer, hyper=hyper, dropout_masks=masks)
+        return result.loss, [(layer.weight, layer.bias) for layer in result.layers]
+
+    def epoch_batches(self, n_examples, batch_size, shuffle, drop_last, seed):
+        """One epoch's index batches (docs/spec/minibatch.md#batches), shuffled by a Generator seeded with seed."""
+        return minibatch.batches(n_examples, batch_size, np.random.default_rng(seed), shuffle=shuffle,
+                                 drop_last=drop_last)
+
+    # --- optimizers: the reference's own step, with the declared (PyTorch) conventions ------------------------
+
+    def _optimizer_module(self, optimizer: str):
+        if optimizer not in profiles.OPTIMIZERS:
+            raise UnsupportedError(f"reference: optimizer {optimizer!r}")
+        return importlib.import_module(f"nnspec.reference.optimizers.{optimizer}")
+
+    def _optimizer_keywords(self, optimizer: str, hyper: Mapping[str, object]) -> dict[str, object]:
+        return {**hyper, **self.capabilities().optimizers[optimizer]}
+
+    def optimizer_step(self, optimizer, hyper, param, grad, state, dtype):
+        module = self._optimizer_module(optimizer)
+        keywords = self._optimizer_keywords(optimizer, hyper)
+        arrays = self._cast({"param": param, "grad": grad}, dtype)
+        state = module.init(arrays["param"], **keywords) if state is None else module.State(**state)
+        new_param, new_state = module.step(arrays["param"], arrays["grad"], state, **keywords)
+        return new_param, {k: v for k, v in new_state._asdict().items() if v is not None}
+
+    def optimizer_trajectory(self, optimizer, hyper, param, grads, dtype):
+        module = self._optimizer_module(optimizer)
+        keywords = self._optimizer_keywords(optimizer, hyper)
+        param = self._cast({"param": param}, dtype)["param"]
+        state, out = module.init(param, **keywords), []
+        for grad in grads:
+            param, state = module.step(param, np.asarray(grad, dtype=dtype), state, **keywords)
+            out.append((param, {k: v for k, v in state._asdict().items() if v is not None}))
+        return out

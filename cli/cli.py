@@ -1,4 +1,5 @@
-"""The ``nnspec`` command: ``run`` the conformance suite, ``replay`` one recorded failing case.
+"""The ``nnspec`` command: ``run`` the conformance suite, ``replay`` one recorded failing case, ``identify`` the
+optimizer conventions a backend follows.
 
 ``nnspec run`` is a thin layer over pytest: the same suite runs as
 ``pytest --pyargs nnspec.conformance --backend torch``.
@@ -38,6 +39,14 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("case", help="the case file named in the failure message")
     replay.add_argument("--backend", help="replay against another backend than the one that failed")
     replay.add_argument("--device", help="replay on another device")
+
+    identify = commands.add_parser("identify", help="which named convention each optimizer of a backend follows")
+    identify.add_argument("--backend", default="reference", help="as for run")
+    identify.add_argument("--device", default="cpu", help="as for run")
+    identify.add_argument("--dtype", default="float32", help="the dtype of the probes (default float32)")
+    identify.add_argument("--backend-option", action="append", default=[], metavar="KEY=VALUE",
+                          help="an option for the backend's constructor (repeatable)")
+    identify.add_argument("--json", metavar="FILE", help="also write the fingerprints as JSON ('-': stdout)")
     return parser
 
 
@@ -46,7 +55,9 @@ def _run(args: argparse.Namespace) -> int:
 
     argv = ["--pyargs", "nnspec.conformance", "-p", "no:cacheprovider", "-o", "addopts=", "-o", "testpaths=",
             "--backend", args.backend, "--device", args.device, "--dtype", args.dtype,
-            "--hypothesis-profile", args.profile, "-r", "fE", "--tb=line"]
+            "--hypothesis-profile", args.profile, "-r", "fE", "--tb=line",
+            # `nnspec` itself is imported before pytest could rewrite its asserts; the suite uses none.
+            "-W", "ignore::pytest.PytestAssertRewriteWarning"]
     for option in args.backend_option:
         argv += ["--backend-option", option]
     if args.report:
@@ -79,10 +90,36 @@ def _replay(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def _identify(args: argparse.Namespace) -> int:
+    """Print which variant each optimizer matches; exit 1 if a declaration disagrees or nothing matches."""
+    import json
+
+    from rich.console import Console
+
+    from nnspec.adapters import load_backend
+    from nnspec.conformance import identify
+
+    options = dict(option.partition("=")[::2] for option in args.backend_option)
+    backend = load_backend(args.backend, args.device, **options)
+    fingerprints = identify.identify(backend, dtype=args.dtype)
+    title = f"nnspec identify: {backend.name} ({args.device}, {args.dtype})"
+    if args.json == "-":
+        print(json.dumps(identify.to_json(fingerprints), indent=1))
+    else:
+        Console().print(identify.table(fingerprints, title))
+    if args.json and args.json != "-":
+        with open(args.json, "w") as handle:
+            json.dump(identify.to_json(fingerprints), handle, indent=1)
+    wrong = [f for f in fingerprints if f.agrees is False or (f.declared is not None and f.status == "no match")]
+    return 1 if wrong else 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "run":
         return _run(args)
+    if args.command == "identify":
+        return _identify(args)
     return _replay(args)
 
 

@@ -664,3 +664,506 @@ def network(layers, x: np.ndarray, target: np.ndarray, loss: str, loss_params: M
         "weights": [a + b + floor for a, b in zip(low["weights"], high["weights"])],
         "biases": [a + b + floor for a, b in zip(low["biases"], high["biases"])],
     }
+
+
+# --- dropout and training ----------------------------------------------------------------------------------------
+# Statistical checks (docs/spec/error-budgets.md#statistical-checks) and the training step's bounds
+# (docs/spec/training.md#budget). Owned by the dropout / early-stopping / training work.
+
+#: The largest probability that one statistical check fails on a correct backend (one in a million). Over a
+#: whole run the false alarms add up at most to (number of statistical checks) x this (docs/spec/error-budgets.md).
+FALSE_ALARM_PER_CHECK = 1e-6
+
+
+def exact(shape: tuple[int, ...] = ()) -> np.ndarray:
+    """A zero budget: identities (eval mode, p = 0, the same seed), masks and epoch numbers must match exactly."""
+    return np.zeros(shape)
+
+
+def elementwise_ratio(observed: np.ndarray, expected: np.ndarray, budget: np.ndarray) -> np.ndarray:
+    """error / budget per element, with ``compare``'s rules (NaN meets NaN, inf the same inf, exactly): used to
+    decide, element by element, which of two admissible outcomes (kept or dropped) a backend produced."""
+    observed, expected = np.asarray(observed, dtype=np.float64), np.asarray(expected, dtype=np.float64)
+    budget = np.broadcast_to(np.asarray(budget, dtype=np.float64), expected.shape)
+    same = (np.isnan(observed) & np.isnan(expected)) | (np.isinf(expected) & (observed == expected))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        error = np.where(same, 0.0, np.abs(observed - expected))
+        error = np.where(np.isnan(error), np.inf, error)
+        return np.where(error == 0, 0.0, error / budget)
+
+
+def dropout_scale(values: np.ndarray, p: float, dtype: str) -> np.ndarray:
+    """Budget of a kept element y = x / (1 - p) (or a gradient g / (1 - p)).
+
+    The dtype result may come as x * fl(1 / fl(1 - p)) (PyTorch: a mask divided by 1 - p, then a product):
+    1 - p computed in float64 then rounded to the dtype (u64 + u), the reciprocal (u), the product (u): 3u + u64
+    relative to |y|; a division x / fl(1 - p) takes fewer. The float64 reference adds 2 u64.
+    """
+    scale = 1.0 / (1.0 - p)
+    magnitude = np.abs(np.where(np.isfinite(values), values, 0.0)) * scale
+    u, u64 = dtypes.get(dtype).unit_roundoff, dtypes.get("float64").unit_roundoff
+    return (3 * u + 3 * u64) * magnitude + UNDERFLOW_FLOOR * dtypes.get(dtype).tiny
+
+
+def _binomial_log_pmf(n: int, q: float, ks: np.ndarray) -> np.ndarray:
+    from math import lgamma, log, log1p
+
+    log_choose = np.array([lgamma(n + 1) - lgamma(k + 1) - lgamma(n - k + 1) for k in ks.tolist()])
+    return log_choose + ks * log(q) + (n - ks) * log1p(-q)
+
+
+def binomial_interval(n: int, q: float, alpha: float = FALSE_ALARM_PER_CHECK) -> tuple[int, int]:
+    """The acceptance interval [lo, hi] of a Binomial(n, q) count: P(K < lo) <= alpha/2 and P(K > hi) <= alpha/2.
+
+    Exact tails, summed from the pmf over a window of 12 standard deviations + 60 around n q; by Bernstein's
+    inequality the mass outside it is below 1e-30, negligible next to alpha.
+
+    Example:
+        >>> binomial_interval(100, 0.5)
+        (26, 74)
+    """
+    if q <= 0.0 or q >= 1.0:
+        return (0, 0) if q <= 0.0 else (n, n)
+    from math import ceil, floor, sqrt
+
+    width = ceil(12 * sqrt(n * q * (1 - q)) + 60)
+    ks = np.arange(max(0, floor(n * q) - width), min(n, ceil(n * q) + width) + 1)
+    pmf = np.exp(_binomial_log_pmf(n, q, ks))
+    below = np.cumsum(pmf)                   # P(K <= k) within the window
+    above = np.cumsum(pmf[::-1])[::-1]       # P(K >= k)
+    lo = int(ks[np.argmax(below > alpha / 2)])
+    hi = int(ks[len(ks) - 1 - np.argmax(above[::-1] > alpha / 2)])
+    return lo, hi
+
+
+def binomial(count: int, n: int, q: float) -> Comparison:
+    """Judge a count of successes in n independent trials of probability q: outside the acceptance interval
+    of ``binomial_interval`` the ratio exceeds 1 (the budget is the distance from n q to the interval's end)."""
+    lo, hi = binomial_interval(n, q)
+    mean = n * q
+    budget = max(mean - lo, 0.0) if count < mean else max(hi - mean, 0.0)
+    return compare(np.asarray(float(count)), np.asarray(mean), np.asarray(budget))
+
+
+def dropout_mean(x: np.ndarray, p: float, dtype: str) -> float:
+    """Budget of |mean(dropout(x)) - mean(x)| over n independent elements (the mean is preserved).
+
+    Hoeffding's inequality: y_i = x_i B_i / (1 - p) with B_i ~ Bernoulli(1 - p) lies in an interval of length
+    |x_i| / (1 - p), so P(|sum y - sum x| >= t) <= 2 exp(-2 t^2 / sum (x_i / (1 - p))^2) = FALSE_ALARM_PER_CHECK
+    at t = sqrt(log(2 / alpha) / 2 * sum x_i^2) / (1 - p). Plus each element's rounding (``dropout_scale``)
+    and the float64 sums of the check itself (gamma_n u64 of sum |y| + sum |x|).
+    """
+    x = np.asarray(x, dtype=np.float64)
+    n, scale = x.size, 1.0 / (1.0 - p)
+    deviation = np.sqrt(np.log(2 / FALSE_ALARM_PER_CHECK) / 2 * np.sum(x * x)) * scale
+    rounding = np.sum(dropout_scale(x, p, dtype)) + gamma(n, dtypes.get("float64").unit_roundoff) * (
+        1 + scale) * np.sum(np.abs(x))
+    return float((deviation + rounding) / n)
+
+
+def distinct_orders_min_examples() -> int:
+    """The fewest examples for which two independent uniform shuffles coincide with probability 1/n! at most
+    FALSE_ALARM_PER_CHECK (so "different seeds give different orders" is a check with a stated false-alarm rate)."""
+    from math import factorial
+
+    n = 1
+    while 1.0 / factorial(n) > FALSE_ALARM_PER_CHECK:
+        n += 1
+    return n
+
+
+def triangle(*budgets: np.ndarray) -> np.ndarray:
+    """Two (or more) results, each within its budget of the same exact value, differ by at most the sum."""
+    return sum(np.asarray(b, dtype=np.float64) for b in budgets)
+
+
+def accumulated_mean(full: np.ndarray, parts: list[np.ndarray], values: list[np.ndarray],
+                     sizes: list[int]) -> np.ndarray:
+    """|full-batch mean - sum_j (n_j / N) micro-batch mean_j|: each within its budget of the exact value, and
+    the weighted sum taken in float64 by the check (gamma_{k+1} u64 relative to its terms)."""
+    total = sum(sizes)
+    weighted = sum(n / total * np.asarray(b, dtype=np.float64) for n, b in zip(sizes, parts))
+    magnitude = sum(n / total * np.abs(np.asarray(v, dtype=np.float64)) for n, v in zip(sizes, values))
+    return np.asarray(full, dtype=np.float64) + weighted + gamma(len(sizes) + 1,
+                                                                  dtypes.get("float64").unit_roundoff) * magnitude
+
+
+def _masked_network_bound(layers, masks, x, target, loss: str, loss_params: Mapping[str, object],
+                          fmt: dtypes.Format) -> dict:
+    """``_network_bound`` with a dropout mask multiplied into each layer's activation output: the product
+    adds u |a m| (0 when m is a power of two) and carries the error m |error|, forward and backward."""
+    from nnspec.reference import catalogue, dense
+
+    u = fmt.unit_roundoff
+    a, error_a, tape = x, np.zeros_like(x), []
+    for layer, mask in zip(layers, masks):
+        module, params = catalogue.get(layer.activation).module, dict(layer.activation_params)
+        z = dense.forward(a, layer.weight, layer.bias)
+        error_z = error_a @ np.abs(layer.weight) + _FORWARD["dense"]({"x": a, "weight": layer.weight,
+                                                                       "bias": layer.bias}, {}, fmt)
+        slope = np.abs(module.backward(z, np.ones_like(z), **params))
+        tape.append((layer, a, error_a, z, error_z, params, mask))
+        a = module.forward(z, **params)
+        error_a = slope * error_z + _FORWARD[layer.activation]({"x": z}, params, fmt)
+        if mask is not None:
+            a, error_a = a * mask, np.abs(mask) * error_a + u * np.abs(a * mask)
+    reduction = loss_params.get("reduction", "mean")
+    loss_arrays = {_LOSS_ARRAYS[loss]: a, "target": target}
+    grad = catalogue.get(loss).module.backward(a, target, grad_output=1.0, **loss_params)
+    error_loss = np.sum(np.abs(grad) * error_a) + _FORWARD[loss](loss_arrays, loss_params, fmt)
+    error_grad = (_BACKWARD[loss](loss_arrays, np.asarray(1.0), loss_params, fmt)[_LOSS_ARRAYS[loss]]
+                  + _loss_hessian_times(loss, a, target, error_a, reduction))
+    weights, biases = [], []
+    for layer, a_in, error_in, z, error_z, params, mask in reversed(tape):
+        if mask is not None:
+            grad, error_grad = grad * mask, np.abs(mask) * error_grad + u * np.abs(grad * mask)
+        module = catalogue.get(layer.activation).module
+        slope = np.abs(module.backward(z, np.ones_like(z), **params))
+        grad_z = module.backward(z, grad, **params)
+        error_grad_z = (_BACKWARD[layer.activation]({"x": z}, grad, params, fmt)["x"] + slope * error_grad
+                        + _second_derivative(layer.activation, z, params) * np.abs(grad) * error_z)
+        own = _BACKWARD["dense"]({"x": a_in, "weight": layer.weight, "bias": layer.bias}, grad_z, {}, fmt)
+        weights.insert(0, error_in.T @ np.abs(grad_z) + np.abs(a_in).T @ error_grad_z + own["weight"])
+        biases.insert(0, np.sum(error_grad_z, axis=0) + own.get("bias", 0.0))
+        grad = grad_z @ layer.weight.T
+        error_grad = error_grad_z @ np.abs(layer.weight).T + own["x"]
+    return {"loss": error_loss, "weights": weights, "biases": biases}
+
+
+def _sgd_first_step(param: np.ndarray, grad: np.ndarray, error: np.ndarray, hyper: Mapping[str, object],
+                    u: float) -> np.ndarray:
+    """Error of one SGD step from a fresh optimizer (the buffer starts at the gradient, dampening 0), given the
+    gradient's error: weight decay g + wd*param (wd rounded, a product, a sum), Nesterov d = g + m*g (m rounded,
+    a product, a sum; heavy ball d = g), then param - lr*d (lr rounded, a product, a difference)."""
+    lr, momentum = float(hyper.get("lr", 1e-3)), float(hyper.get("momentum", 0.0))
+    decay = float(hyper.get("weight_decay", 0.0))
+    g = grad + decay * param
+    error = error + u * (2 * np.abs(decay * param) + np.abs(g))
+    d = g + momentum * g if hyper.get("nesterov", False) else g
+    if hyper.get("nesterov", False):
+        error = (1 + momentum) * error + u * (2 * momentum * np.abs(g) + np.abs(d))
+    return lr * error + u * (2 * lr * np.abs(d) + np.abs(param - lr * d))
+
+
+def training_step(layers, masks, x, target, loss: str, loss_params: Mapping[str, object],
+                  hyper: Mapping[str, object], dtype: str) -> dict:
+    """Budgets of one training step (forward with fixed dropout masks, loss, backward, one SGD step from a
+    fresh optimizer): the loss before the step, and every weight and bias after it.
+
+    The network's bound (``_masked_network_bound``, per format) gives each gradient's error; the step adds its
+    few roundings per element (``_sgd_first_step``). ``layers`` are float64 ``network.Layer`` values with the
+    backend's conventions applied; ``hyper`` holds lr, momentum, nesterov, weight_decay (dampening 0).
+    """
+    from nnspec.reference import training
+
+    masks = [None if m is None else np.asarray(m, dtype=np.float64) for m in masks]
+    _, grads = training.loss_and_gradients(layers, x, target, loss=loss, loss_params=loss_params,
+                                           dropout_masks=masks)
+    floor = UNDERFLOW_FLOOR * dtypes.get(dtype).tiny
+    result = {"loss": floor, "weights": [floor] * len(layers), "biases": [floor] * len(layers)}
+    for fmt in (dtypes.get(dtype), dtypes.get("float64")):
+        bound = _masked_network_bound(layers, masks, x, target, loss, loss_params, fmt)
+        result["loss"] = result["loss"] + float(bound["loss"])
+        for i, (layer, layer_grads) in enumerate(zip(layers, grads)):
+            result["weights"][i] = result["weights"][i] + _sgd_first_step(
+                layer.weight, layer_grads.weight, bound["weights"][i], hyper, fmt.unit_roundoff)
+            if layer.bias is not None:
+                result["biases"][i] = result["biases"][i] + _sgd_first_step(
+                    layer.bias, layer_grads.bias, bound["biases"][i], hyper, fmt.unit_roundoff)
+    return result
+
+
+# === optimizers (docs/spec/error-budgets.md#optimizers) ==========================================================
+# A running error analysis (Wilkinson; Higham, section 3.3) of one optimizer step, written once more with tracked
+# numbers: every rounded operation adds u*|result| + tiny (Higham's model with underflow, eq. 2.8, with the
+# subnormal term widened to one smallest normal for flush-to-zero hardware), a scalar coefficient (lr, beta, 1 - beta, a bias correction)
+# is rounded once to the format, and an argument's error is carried by the operation's partial derivative (first
+# order; sqrt carries min(e / (2 sqrt x), sqrt e), max and abs are exact). Evaluated at the float64 values of the
+# step, in the declared convention. Several steps chained carry each step's error through the later ones: that
+# is how a free-running trajectory's budget grows with the step count.
+
+#: Frameworks evaluate the same terms in other orders (PyTorch: lerp for beta*m + (1-beta)*g, fused addcdiv,
+#: (1 - lr*wd)*p, sqrt(v)/sqrt(c) instead of sqrt(v/c)). A rewrite rounds intermediates of the same magnitudes in
+#: another order; every such rewrite in the adapters' frameworks stays within twice the bound of the spec's order.
+OPTIMIZER_ORDER_SLACK = 2.0
+
+
+@dataclass(frozen=True)
+class _Tracked:
+    """An array of values and a first-order bound on the absolute error of computing them with unit roundoff u."""
+
+    value: np.ndarray
+    error: np.ndarray
+    u: float
+    tiny: float
+
+    @staticmethod
+    def exact(value, fmt: dtypes.Format, error=None) -> _Tracked:
+        value = np.asarray(value, dtype=np.float64)
+        error = np.zeros_like(value) if error is None else np.asarray(error, np.float64)
+        return _Tracked(value, error, fmt.unit_roundoff, fmt.tiny)
+
+    def _lift(self, other) -> _Tracked:
+        if isinstance(other, _Tracked):
+            return other
+        value = np.float64(other)  # a Python coefficient, rounded once to the format
+        return _Tracked(value, self.u * np.abs(value), self.u, self.tiny)
+
+    def _rounded(self, value, carried) -> _Tracked:
+        return _Tracked(value, carried + self.u * np.abs(value) + self.tiny, self.u, self.tiny)
+
+    def __add__(self, other):
+        other = self._lift(other)
+        return self._rounded(self.value + other.value, self.error + other.error)
+
+    __radd__ = __add__
+
+    def __sub__(self, other):
+        other = self._lift(other)
+        return self._rounded(self.value - other.value, self.error + other.error)
+
+    def __rsub__(self, other):
+        return self._lift(other) - self
+
+    def __neg__(self):
+        return _Tracked(-self.value, self.error, self.u, self.tiny)
+
+    def __mul__(self, other):
+        other = self._lift(other)
+        carried = (_nan_safe_product(self.error, np.abs(other.value))
+                   + _nan_safe_product(other.error, np.abs(self.value)))
+        return self._rounded(self.value * other.value, carried)
+
+    __rmul__ = __mul__
+
+    def __truediv__(self, other):
+        other = self._lift(other)
+        quotient = self.value / other.value
+        carried = (self.error + _nan_safe_product(other.error, np.abs(quotient))) / np.abs(other.value)
+        return self._rounded(quotient, carried)
+
+    def __rtruediv__(self, other):
+        return self._lift(other) / self
+
+    def sqrt(self) -> _Tracked:
+        root = np.sqrt(self.value)
+        carried = np.where(root > 0, np.minimum(self.error / (2 * root), np.sqrt(self.error)), np.sqrt(self.error))
+        return self._rounded(root, carried)
+
+    def maximum(self, other) -> _Tracked:
+        other = self._lift(other)
+        return _Tracked(np.maximum(self.value, other.value), np.maximum(self.error, other.error), self.u, self.tiny)
+
+    def abs(self) -> _Tracked:
+        return _Tracked(np.abs(self.value), self.error, self.u, self.tiny)
+
+    def rounded_like(self, other: _Tracked) -> _Tracked:
+        """The same number converted to ``other``'s format (a scalar coefficient applied to a tensor)."""
+        return _Tracked(self.value, self.error + other.u * np.abs(self.value) + other.tiny, other.u, other.tiny)
+
+
+def _decayed(p, g, step_size, h):
+    """Weight decay in the declared mode (PyTorch's decoupled form (1 - lr*wd) * p rounds more than p - lr*wd*p)."""
+    wd = h["weight_decay"]
+    if wd != 0 and h.get("weight_decay_mode", "decoupled") == "coupled":
+        g = g + wd * p
+    if wd != 0 and h.get("weight_decay_mode", "decoupled") == "decoupled":
+        p = p * (1 - step_size * wd)
+    return p, g
+
+
+def _sgd_bound(p, g, s, h):
+    lr, mu, tau = h["lr"], h["momentum"], h["dampening"]
+    p, g = _decayed(p, g, lr, h)
+    buf = s["momentum_buffer"]
+    if mu == 0:
+        return p - lr * g, {}
+    if h["momentum_buffer"] == "lr_scaled":
+        buf = mu * buf - lr * (1 - tau) * g
+        return p + (mu * buf - lr * g if h["nesterov"] else buf), {"momentum_buffer": buf}
+    first = h["momentum_buffer"] == "raw_gradient_first_step_undampened" and s["step"] == 0
+    buf = g if first else mu * buf + (1 - tau) * g
+    return p - lr * (g + mu * buf if h["nesterov"] else buf), {"momentum_buffer": buf}
+
+
+def _adagrad_bound(p, g, s, h):
+    clr = h["lr"] / (1 + s["step"] * h["lr_decay"])
+    p, g = _decayed(p, g, clr, h)
+    total = s["sum"] + g * g
+    denom = total.sqrt() + h["eps"] if h["eps_placement"] == "outside_sqrt" else (total + h["eps"]).sqrt()
+    return p - clr * g / denom, {"sum": total}
+
+
+def _rmsprop_bound(p, g, s, h):
+    lr, alpha, mu = h["lr"], h["alpha"], h["momentum"]
+    p, g = _decayed(p, g, lr, h)
+    square_avg = alpha * s["square_avg"] + (1 - alpha) * (g * g)
+    new = {"square_avg": square_avg}
+    variance = square_avg
+    if h["centered"]:
+        new["grad_avg"] = alpha * s["grad_avg"] + (1 - alpha) * g
+        variance = square_avg - new["grad_avg"] * new["grad_avg"]
+    denom = variance.sqrt() + h["eps"] if h["eps_placement"] == "outside_sqrt" else (variance + h["eps"]).sqrt()
+    if mu == 0:
+        return p - lr * g / denom, new
+    if h["momentum_buffer"] == "unscaled":
+        new["momentum_buffer"] = mu * s["momentum_buffer"] + g / denom
+        return p - lr * new["momentum_buffer"], new
+    new["momentum_buffer"] = mu * s["momentum_buffer"] + lr * g / denom
+    return p - new["momentum_buffer"], new
+
+
+def _adadelta_bound(p, g, s, h):
+    rho, eps = h["rho"], h["eps"]
+    p, g = _decayed(p, g, h["lr"], h)
+    square_avg = rho * s["square_avg"] + (1 - rho) * (g * g)
+    delta = (s["acc_delta"] + eps).sqrt() / (square_avg + eps).sqrt() * g
+    acc_delta = rho * s["acc_delta"] + (1 - rho) * (delta * delta)
+    return p - h["lr"] * delta, {"square_avg": square_avg, "acc_delta": acc_delta}
+
+
+def _adam_bound(p, g, s, h):
+    import math
+
+    (beta1, beta2), t, lr, eps = h["betas"], s["step"] + 1, h["lr"], h["eps"]
+    p, g = _decayed(p, g, lr, h)
+    new = {"exp_avg": beta1 * s["exp_avg"] + (1 - beta1) * g,
+           "exp_avg_sq": beta2 * s["exp_avg_sq"] + (1 - beta2) * (g * g)}
+    correction1, correction2 = 1 - beta1**t, 1 - beta2**t
+    v = new["exp_avg_sq"]
+    if h["amsgrad"] and h["amsgrad_max_of"] == "raw_v":
+        v = new["max_exp_avg_sq"] = s["max_exp_avg_sq"].maximum(v)
+    elif h["amsgrad"]:
+        v = new["max_exp_avg_sq"] = s["max_exp_avg_sq"].maximum(v / correction2)
+        correction2 = 1.0
+    if h["eps_placement"] == "outside_sqrt":
+        denom = v.sqrt() / math.sqrt(correction2) + eps
+    elif h["eps_placement"] == "inside_sqrt":
+        denom = (v / correction2 + eps).sqrt()
+    else:
+        return p - lr * math.sqrt(correction2) / correction1 * new["exp_avg"] / (v.sqrt() + eps), new
+    return p - lr / correction1 * new["exp_avg"] / denom, new
+
+
+def _adamax_bound(p, g, s, h):
+    (beta1, beta2), t, eps = h["betas"], s["step"] + 1, h["eps"]
+    p, g = _decayed(p, g, h["lr"], h)
+    exp_avg = beta1 * s["exp_avg"] + (1 - beta1) * g
+    if h["eps_placement"] == "in_max":
+        exp_inf = (beta2 * s["exp_inf"]).maximum(g.abs() + eps)
+        denom = exp_inf
+    else:
+        exp_inf = (beta2 * s["exp_inf"]).maximum(g.abs())
+        denom = exp_inf + eps
+    return p - h["lr"] / (1 - beta1**t) * exp_avg / denom, {"exp_avg": exp_avg, "exp_inf": exp_inf}
+
+
+def _nadam_bound(p, g, s, h):
+    (beta1, beta2), t, lr = h["betas"], s["step"] + 1, h["lr"]
+    p, g = _decayed(p, g, lr, h)
+    if h["momentum_schedule"] == "dozat":
+        mu = beta1 * (1 - 0.5 * 0.96 ** (t * h["momentum_decay"]))
+        mu_next = beta1 * (1 - 0.5 * 0.96 ** ((t + 1) * h["momentum_decay"]))
+    else:
+        mu = mu_next = beta1
+    product = s["mu_product"] * mu  # in the scalar's own format (its u)
+    exp_avg = beta1 * s["exp_avg"] + (1 - beta1) * g
+    exp_avg_sq = beta2 * s["exp_avg_sq"] + (1 - beta2) * (g * g)
+    denom = (exp_avg_sq / (1 - beta2**t)).sqrt() + h["eps"]
+    first = (lr * (1 - mu) / (1 - product)).rounded_like(p)  # the coefficient, converted to the param's format
+    second = (lr * mu_next / (1 - product * mu_next)).rounded_like(p)
+    p = p - first * g / denom
+    p = p - second * exp_avg / denom
+    return p, {"exp_avg": exp_avg, "exp_avg_sq": exp_avg_sq, "mu_product": product}
+
+
+_OPTIMIZER_BOUNDS = {"sgd": _sgd_bound, "adagrad": _adagrad_bound, "rmsprop": _rmsprop_bound,
+                     "adadelta": _adadelta_bound, "adam": _adam_bound, "adamw": _adam_bound,
+                     "adamax": _adamax_bound, "nadam": _nadam_bound}
+
+
+def _optimizer_keywords(optimizer: str, keywords: Mapping[str, object]) -> dict[str, object]:
+    """The reference step's keyword defaults, overridden by the given hyperparameters and conventions."""
+    import importlib
+    import inspect
+
+    step = importlib.import_module(f"nnspec.reference.optimizers.{optimizer}").step
+    defaults = {k: v.default for k, v in inspect.signature(step).parameters.items()
+                if v.default is not inspect.Parameter.empty}
+    return {**defaults, **keywords}
+
+
+def _optimizer_run(optimizer, h, param, grads, state, fmt: dtypes.Format,
+                   scalar: dtypes.Format) -> list[dict[str, np.ndarray]]:
+    fields = state._asdict() if hasattr(state, "_asdict") else dict(state)
+    tracked = {"step": int(fields["step"])}
+    for name, value in fields.items():
+        if name == "mu_product":  # held in the scalar format: its value is rounded once on loading
+            tracked[name] = _Tracked.exact(value, scalar, scalar.unit_roundoff * abs(float(value)))
+        elif name != "step":
+            tracked[name] = None if value is None else _Tracked.exact(value, fmt)
+    p, out = _Tracked.exact(param, fmt), []
+    for grad in grads:
+        p, new = _OPTIMIZER_BOUNDS[optimizer](p, _Tracked.exact(grad, fmt), tracked, h)
+        tracked = {**tracked, **new, "step": tracked["step"] + 1}
+        out.append({"param": p.error, **{k: v.error for k, v in new.items()}})
+    return out
+
+
+def optimizer_steps(optimizer: str, keywords: Mapping[str, object], param: np.ndarray, grads, state,
+                    dtype: str, scalar_dtype: str | None = None) -> list[dict[str, np.ndarray]]:
+    """Budgets for the parameter and every state array after each of ``len(grads)`` steps taken from ``state``.
+
+    One gradient from the reference's state is the per-step check; several gradients from ``init``'s state are a
+    free-running trajectory, whose budget at step k carries the rounding of steps 1..k-1 through the update's
+    derivatives (docs/spec/error-budgets.md#optimizers).
+
+    Args:
+        optimizer: a module of ``nnspec.reference.optimizers``.
+        keywords: the hyperparameters and the convention keywords the reference is evaluated with.
+        param, grads, state: float64 values exact in ``dtype``; ``state`` a reference State (or its dict).
+        dtype: the dtype under test. scalar_dtype: the format of the backend's scalar state (NAdam's
+            ``mu_product``) when it is coarser than ``dtype`` (PyTorch: float32 also for float64 parameters).
+
+    Returns:
+        One dict per step: ``"param"`` and each state field (``mu_product`` 0-d) -> budget array.
+    """
+    with np.errstate(all="ignore"):
+        h = _optimizer_keywords(optimizer, keywords)
+        fmt, f64 = dtypes.get(dtype), dtypes.get("float64")
+        scalar = dtypes.get(scalar_dtype) if scalar_dtype else fmt
+        scalar = scalar if scalar.unit_roundoff > fmt.unit_roundoff else fmt
+        low = _optimizer_run(optimizer, h, param, grads, state, fmt, scalar)
+        high = _optimizer_run(optimizer, h, param, grads, state, f64, f64)
+        floor = UNDERFLOW_FLOOR * fmt.tiny
+        return [{k: OPTIMIZER_ORDER_SLACK * (a[k] + b[k]) + floor for k in a} for a, b in zip(low, high)]
+
+
+# === TensorFlow / Keras: BCE on clipped probabilities (docs/spec/losses.md#binary-cross-entropy) ================
+# Keras's BinaryCrossentropy clips p to [c, 1 - c] (``clip_probability``). The clip is exact, but its bounds are
+# constants of the dtype: in float32, 1 - 1e-7 is stored as 1 - 2**-23, which moves -log(1 - p) at the upper
+# bound by 0.18 (and the lower bound by a relative 1e-8). The budget is BCE's own at the clipped p, plus exactly
+# how far the loss moves when a clipped element's bound is rounded to the dtype.
+
+_bce_unclipped_fwd = _FORWARD["binary_cross_entropy"]
+
+
+def _bce_clipped_fwd(a, p, fmt):
+    c = p.get("clip_probability")
+    if c is None:
+        return _bce_unclipped_fwd(a, p, fmt)
+    from nnspec.reference.losses import binary_cross_entropy
+
+    prob, y = a["probability"], a["target"]
+    clipped = np.clip(prob, c, 1 - c)
+    rest = {k: v for k, v in p.items() if k != "clip_probability"}
+    element = _bce_unclipped_fwd({"probability": clipped, "target": y}, {**rest, "reduction": "none"}, fmt)
+    if fmt.name in dtypes.FORMATS:  # (a bound in units of u, for the network budgets, has no dtype to round to)
+        bounds = dtypes.round_to(clipped, fmt.name)
+        moved = binary_cross_entropy.forward(bounds, y, "none") - binary_cross_entropy.forward(clipped, y, "none")
+        element = element + np.where(clipped != prob, np.abs(moved), 0.0)
+    values = binary_cross_entropy.forward(prob, y, reduction="none", clip_probability=c)
+    return _reduce(values, element, p.get("reduction", "mean"), _count(a, "probability"), fmt.unit_roundoff)
+
+
+_FORWARD["binary_cross_entropy"] = _bce_clipped_fwd  # the one entry point keeps serving every BCE variant

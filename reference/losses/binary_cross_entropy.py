@@ -17,19 +17,29 @@ def _inputs(function: str, probability: object, target: object) -> tuple[np.ndar
     return probability, target
 
 
+def _clip(function: str, probability: np.ndarray, clip_probability: object) -> np.ndarray:
+    """probability clipped to [c, 1 - c] (unchanged when ``clip_probability`` is None)."""
+    if clip_probability is None:
+        return probability
+    c = check.real_number(function, "clip_probability", clip_probability, low=0.0, high=0.5, low_open=True)
+    return np.clip(probability, c, 1 - c)
+
+
 def _weighted(weight: np.ndarray, value: np.ndarray) -> np.ndarray:
     """weight * value, except that a zero weight gives 0 even when value is infinite (0*log(0) = 0)."""
     return np.where(weight == 0, 0.0, weight * value)
 
 
 def forward(
-    probability: np.ndarray, target: np.ndarray, reduction: str = "mean", log_floor: float | None = None
+    probability: np.ndarray, target: np.ndarray, reduction: str = "mean", log_floor: float | None = None,
+    clip_probability: float | None = None,
 ) -> np.ndarray:
     """Binary cross-entropy of each element, reduced; exact unless ``log_floor`` is given.
 
     Spec: docs/spec/losses.md#binary-cross-entropy
 
     Math:
+        probability = clip(probability, c, 1 - c)     (only if clip_probability = c is given; Keras: 1e-7)
         log_p = log(probability)
         log_not_p = log1p(-probability)                          (log(1 - p), accurate for small p)
         log_p = max(log_p, log_floor); log_not_p = max(log_not_p, log_floor)    (only if log_floor given)
@@ -42,6 +52,8 @@ def forward(
         reduction: "mean" (divides by the number of elements; NaN for an empty input), "sum" or "none".
         log_floor: None (exact: p = 0 with target > 0 gives +inf), or a finite number <= 0 below which each
             log term is clamped (PyTorch: -100).
+        clip_probability: None (exact), or a number c in (0, 0.5]: probability is first clipped to [c, 1 - c]
+            (Keras: keras.backend.epsilon() = 1e-7), so every loss is finite.
 
     Returns:
         A 0-d array ("mean", "sum") or an array of the input shape ("none"), in the wider input dtype.
@@ -58,13 +70,15 @@ def forward(
     reduction = _reduction.check_reduction(function, reduction)
     probability, target = _inputs(function, probability, target)
     floor = None if log_floor is None else check.real_number(function, "log_floor", log_floor, high=0.0)
+    count = probability.size
+    probability = _clip(function, probability, clip_probability)
     with np.errstate(divide="ignore", invalid="ignore"):
         log_p = np.log(probability)
         log_not_p = np.log1p(-probability)
         if floor is not None:
             log_p, log_not_p = np.maximum(log_p, floor), np.maximum(log_not_p, floor)
         losses = _weighted(target, -log_p) + _weighted(1 - target, -log_not_p)
-    return _reduction.reduce(losses, reduction, probability.size)
+    return _reduction.reduce(losses, reduction, count)
 
 
 def backward(
@@ -74,6 +88,7 @@ def backward(
     reduction: str = "mean",
     log_floor: float | None = None,
     denominator_floor: float | None = None,
+    clip_probability: float | None = None,
 ) -> np.ndarray:
     """Vector-Jacobian product of the binary cross-entropy with respect to ``probability``.
 
@@ -88,9 +103,11 @@ def backward(
         if denominator_floor given (PyTorch's backward; log_floor is then not used):
             exact = (probability - target) / max(probability * (1 - probability), denominator_floor)
         grad_probability = exact * grad_losses
+        if clip_probability = c given: exact is taken at the clipped probability, and is 0 where
+            probability < c or probability > 1 - c (the clip's derivative; at the bounds themselves it is 1)
 
     Args:
-        probability, target, reduction, log_floor: as in ``forward``.
+        probability, target, reduction, log_floor, clip_probability: as in ``forward``.
         grad_output: a scalar (Python float or 0-d array) for "mean" and "sum", an array of the input shape
             for "none".
         denominator_floor: None (exact), or a positive number (PyTorch: 1e-12).
@@ -110,6 +127,11 @@ def backward(
     function = "binary_cross_entropy.backward"
     reduction = _reduction.check_reduction(function, reduction)
     p, y = _inputs(function, probability, target)
+    if clip_probability is not None:
+        clipped = _clip(function, p, clip_probability)
+        inside = (clipped == p) | np.isnan(p)
+        grad = backward(clipped, y, grad_output, reduction, log_floor, denominator_floor)
+        return np.where(inside, grad, 0.0)
     floor = None if log_floor is None else check.real_number(function, "log_floor", log_floor, high=0.0)
     if denominator_floor is not None:
         denominator_floor = check.real_number(

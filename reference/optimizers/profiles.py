@@ -1,7 +1,8 @@
 """Named framework profiles: which convention each framework's optimizer follows, and its default hyperparameters.
 
 ``PROFILES[framework][optimizer]`` holds the convention keyword arguments (``eps_placement``, ``momentum_buffer``,
-``amsgrad_max_of``, ``weight_decay_mode``, ``momentum_schedule``, and Keras's fixed NAdam ``momentum_decay``)
+``amsgrad_max_of``, ``weight_decay_mode``, ``momentum_schedule``, and the hyperparameters Keras fixes: NAdam's
+``momentum_decay`` = 1, SGD's ``dampening`` = 0 and Adagrad's ``lr_decay`` = 0, which it has no argument for)
 that make the reference compute what that framework computes. They are not defaults: a profile is pinned by
 the framework's code, while ``DEFAULTS[framework][optimizer]`` lists the hyperparameters a user may change
 (under the reference's keyword names; optax leaves the learning rate to the caller).
@@ -40,8 +41,8 @@ PROFILES: Mapping[str, Mapping[str, Mapping[str, object]]] = MappingProxyType({
         "nadam": {"momentum_schedule": "dozat", "weight_decay_mode": "coupled"},
     }),
     "keras": _frozen({
-        "sgd": {"momentum_buffer": "lr_scaled", "weight_decay_mode": "decoupled"},
-        "adagrad": {"eps_placement": "inside_sqrt", "weight_decay_mode": "decoupled"},
+        "sgd": {"momentum_buffer": "lr_scaled", "weight_decay_mode": "decoupled", "dampening": 0.0},
+        "adagrad": {"eps_placement": "inside_sqrt", "weight_decay_mode": "decoupled", "lr_decay": 0.0},
         "rmsprop": {"eps_placement": "inside_sqrt", "momentum_buffer": "lr_scaled", "weight_decay_mode": "decoupled"},
         "adadelta": {"weight_decay_mode": "decoupled"},
         "adam": {"eps_placement": "eps_hat", "amsgrad_max_of": "raw_v", "weight_decay_mode": "decoupled"},

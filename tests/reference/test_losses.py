@@ -145,6 +145,20 @@ def test_binary_cross_entropy_pytorch_variant_edges():
     np.testing.assert_array_equal(torch_grad, [0.0, -1e12, 1e12])
 
 
+def test_binary_cross_entropy_keras_clip_variant():
+    """clip_probability=c evaluates the loss at clip(p, c, 1 - c); the gradient is 0 where p was clipped."""
+    c = 1e-7
+    p, y = np.array([0.0, 0.0, 1.0, 1.0, 0.5, c]), np.array([0.0, 1.0, 0.0, 1.0, 1.0, 1.0])
+    clipped = np.array([c, c, 1 - c, 1 - c, 0.5, c])
+    np.testing.assert_array_equal(bce.forward(p, y, "none", clip_probability=c), bce.forward(clipped, y, "none"))
+    assert np.all(np.isfinite(bce.forward(p, y, "none", clip_probability=c)))
+    grad = bce.backward(p, y, 1.0, "sum", clip_probability=c)
+    np.testing.assert_array_equal(grad[:4], 0.0)
+    np.testing.assert_array_equal(grad[4:], bce.backward(clipped[4:], y[4:], 1.0, "sum"))  # p = c: not clipped
+    np.testing.assert_array_equal(bce.forward(p, y, "mean", clip_probability=c),
+                                  np.sum(bce.forward(clipped, y, "none")) / p.size)
+
+
 # --- binary cross-entropy with logits ---------------------------------------------------------------------------
 
 
@@ -272,6 +286,7 @@ BAD = [
     (bce.backward, (_P, np.array([-0.5])), {}, ValueError, rf"{_BCE}.backward: target must lie"),
     (bce.forward, (_P, np.array([1])), {}, TypeError, rf"{_BCE}.forward: target must be a real"),
     (bce.forward, (_P, _P), {"log_floor": 1.0}, ValueError, r"log_floor must be in"),
+    (bce.forward, (_P, _P), {"clip_probability": 0.0}, ValueError, r"clip_probability must be in"),
     (bce.backward, (_P, _P), {"denominator_floor": 0.0}, ValueError, r"denominator_floor must be in"),
     (bce_logits.forward, (_F, _P), {}, ValueError, rf"{_LOG}.forward: target must have the same shape"),
     (bce_logits.backward, (_P, np.array([2.0])), {}, ValueError, rf"{_LOG}.backward: target must lie in"),

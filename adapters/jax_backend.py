@@ -1,0 +1,190 @@
+"""JAX backend: jax.numpy / jax.nn primitives, optax losses, jax.vjp for gradients; CPU, or GPU when jaxlib has one.
+
+JAX is functional: a primitive is a pure function of arrays, its gradient is ``jax.vjp`` of that function, and a
+network is a pure function of its parameter pytree. JAX keeps dense weights as (in, out), like nnspec, so there
+is no layout translation at all. float64 needs ``jax_enable_x64``, which the backend turns on when constructed
+(``--backend-option x64=0`` leaves it off; float64 is then not declared).
+
+Which library function computes each primitive:
+
+- activations: ``jax.nn.{sigmoid, tanh (jnp.tanh), relu, leaky_relu, softplus, gelu, softmax, log_softmax}``;
+- losses: ``optax.losses.squared_error`` (mean squared error; ``optax.losses.l2_loss`` is half of it),
+  ``optax.losses.sigmoid_binary_cross_entropy``, ``optax.losses.softmax_cross_entropy`` (probabilities, and
+  labels with label smoothing: ``jax.nn.one_hot`` then ``optax.losses.smooth_labels``) and
+  ``optax.losses.softmax_cross_entropy_with_integer_labels``; optax returns per-example losses, reduced here
+  with ``jnp.mean`` / ``jnp.sum``, as every optax user does;
+- ``binary_cross_entropy`` on probabilities is not declared: neither jax nor optax has one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from types import MappingProxyType
+
+import numpy as np
+
+from nnspec.adapters.base import Backend, Capabilities, NetworkResult, UnsupportedError
+from nnspec.adapters.jax_known_issues import KNOWN_ISSUES
+from nnspec.adapters.jax_optimizers import JaxOptimizersMixin
+from nnspec.reference import catalogue
+
+try:
+    import jax
+    import jax.numpy as jnp
+    import optax
+except ImportError as error:  # pragma: no cover - exercised only without jax
+    raise ImportError("the jax backend needs JAX and optax: pip install 'nnspec[jax]'") from error
+
+_DTYPES = {"float64": jnp.float64, "float32": jnp.float32, "float16": jnp.float16, "bfloat16": jnp.bfloat16}
+
+_ACTIVATIONS = {
+    "identity": lambda x, p: x,
+    "sigmoid": lambda x, p: jax.nn.sigmoid(x),
+    "tanh": lambda x, p: jnp.tanh(x),
+    "relu": lambda x, p: jax.nn.relu(x),
+    "leaky_relu": lambda x, p: jax.nn.leaky_relu(x, negative_slope=p.get("negative_slope", 0.01)),
+    "softplus": lambda x, p: jax.nn.softplus(x),
+    "gelu": lambda x, p: jax.nn.gelu(x, approximate=p.get("approximate", "none") == "tanh"),
+    "softmax": lambda x, p: jax.nn.softmax(x, axis=p.get("axis", -1)),
+    "log_softmax": lambda x, p: jax.nn.log_softmax(x, axis=p.get("axis", -1)),
+}
+
+
+def _reduce(losses, params):
+    reduction = params.get("reduction", "mean")
+    if reduction == "none":
+        return losses
+    return jnp.mean(losses) if reduction == "mean" else jnp.sum(losses)
+
+
+def _cross_entropy(logits, target, params):
+    smoothing = params.get("label_smoothing", 0.0)
+    if jnp.issubdtype(target.dtype, jnp.integer) and smoothing == 0:
+        return _reduce(optax.losses.softmax_cross_entropy_with_integer_labels(logits, target), params)
+    if jnp.issubdtype(target.dtype, jnp.integer):
+        target = jax.nn.one_hot(target, logits.shape[-1], dtype=logits.dtype)
+    if smoothing != 0:
+        target = optax.losses.smooth_labels(target, smoothing)
+    return _reduce(optax.losses.softmax_cross_entropy(logits, target), params)
+
+
+_LOSSES = {
+    "mean_squared_error": lambda t, p: _reduce(optax.losses.squared_error(t["prediction"], t["target"]), p),
+    "binary_cross_entropy_with_logits": lambda t, p: _reduce(
+        optax.losses.sigmoid_binary_cross_entropy(t["logits"], t["target"]), p),
+    "softmax_cross_entropy": lambda t, p: _cross_entropy(t["logits"], t["target"], p),
+    "softmax_cross_entropy_probs": lambda t, p: _cross_entropy(t["logits"], t["target"], p),
+}
+
+_OPS = {
+    **{name: (lambda f: lambda t, p: f(t["x"], p))(f) for name, f in _ACTIVATIONS.items()},
+    "gelu_tanh": lambda t, p: _ACTIVATIONS["gelu"](t["x"], p),
+    **_LOSSES,
+    "dense": lambda t, p: jnp.dot(t["x"], t["weight"]) + t["bias"] if t.get("bias") is not None
+    else jnp.dot(t["x"], t["weight"]),
+}
+
+
+class JaxBackend(JaxOptimizersMixin, Backend):
+    """JAX through its public API. Devices: ``cpu``, or ``gpu`` (``cuda``) when jaxlib was built with one.
+    Options: ``x64=0`` leaves ``jax_enable_x64`` off; ``matmul_precision=highest|default|...`` sets
+    ``jax_default_matmul_precision`` (default: JAX's own, which is what users get)."""
+
+    name = "jax"
+    ops: Mapping[str, object] = MappingProxyType(_OPS)
+    known_issues = KNOWN_ISSUES
+
+    def __init__(self, device: str = "cpu", **options: str) -> None:
+        super().__init__(device, **options)
+        if options.get("x64", "1") == "1":
+            jax.config.update("jax_enable_x64", True)
+        if "matmul_precision" in options:
+            jax.config.update("jax_default_matmul_precision", options["matmul_precision"])
+        platform = "gpu" if device in ("gpu", "cuda") else device
+        try:
+            self._device = jax.devices(platform)[0]
+        except RuntimeError as error:
+            raise UnsupportedError(f"jax: device {device!r} is not available ({error})") from None
+
+    def capabilities(self) -> Capabilities:
+        x64 = jnp.zeros(1, dtype=jnp.float64).dtype == jnp.float64  # False unless jax_enable_x64 took effect
+        return Capabilities(primitives=frozenset(self.ops), dtypes=("float64", "float32") if x64 else ("float32",),
+                            devices=(self.device,), conventions=MappingProxyType({}),
+                            features=frozenset({"network"}) | self.TRAINING_FEATURES,
+                            optimizers=MappingProxyType(dict(self.OPTIMIZER_CONVENTIONS)))
+
+    def environment(self) -> dict[str, object]:
+        return {
+            "framework": "jax",
+            "version": jax.__version__,
+            "optax": optax.__version__,
+            "device": self.device,
+            "device_name": self._device.device_kind,
+            "platform": self._device.platform,
+            "jax_enable_x64": bool(jax.config.jax_enable_x64),
+            "default_matmul_precision": jax.config.jax_default_matmul_precision,
+        }
+
+    def _array(self, value: np.ndarray, dtype: str):
+        value = np.asarray(value)
+        if value.dtype.kind in "iu":
+            return jax.device_put(value.astype(np.int32), self._device)
+        if dtype not in self.capabilities().dtypes:
+            raise UnsupportedError(f"jax: dtype {dtype!r}")
+        return jax.device_put(value.astype(_DTYPES[dtype]), self._device)
+
+    def _arrays(self, arrays: Mapping[str, np.ndarray], dtype: str) -> dict:
+        return {k: self._array(v, dtype) for k, v in arrays.items() if v is not None}
+
+    def forward(self, primitive, arrays, params, dtype):
+        if primitive not in self.ops:
+            raise UnsupportedError(f"jax: primitive {primitive!r}")
+        return _numpy(self.ops[primitive](self._arrays(arrays, dtype), params))
+
+    def vjp(self, primitive, arrays, params, grad_output, dtype):
+        if primitive not in self.ops:
+            raise UnsupportedError(f"jax: primitive {primitive!r}")
+        values = self._arrays(arrays, dtype)
+        names = [k for k in catalogue.get(primitive).differentiable if k in values]
+        fixed = {k: v for k, v in values.items() if k not in names}
+
+        def function(*inputs):
+            return self.ops[primitive]({**fixed, **dict(zip(names, inputs))}, params)
+
+        out, pullback = jax.vjp(function, *(values[k] for k in names))
+        grads = pullback(self._array(grad_output, dtype).astype(out.dtype).reshape(out.shape))
+        return {k: _numpy(g) for k, g in zip(names, grads)}
+
+    def network(self, layers: Sequence, x, target, loss, loss_params, dtype) -> NetworkResult:
+        params = self.parameters(layers, dtype)
+        value, grads = jax.value_and_grad(self.loss_function(layers, loss, loss_params))(
+            params, self._array(x, dtype), self._array(target, dtype))
+        return NetworkResult(float(value), tuple(_numpy(w) for w, _ in grads),
+                             tuple(None if b is None else _numpy(b) for _, b in grads))
+
+    # --- the network as a pure function of its parameters (also used by training_step) ----------------------
+
+    def parameters(self, layers: Sequence, dtype: str) -> list:
+        """The parameter pytree: [(weight (in, out), bias or None), ...] on the device."""
+        return [(self._array(layer.weight, dtype), None if layer.bias is None else self._array(layer.bias, dtype))
+                for layer in layers]
+
+    @staticmethod
+    def loss_function(layers: Sequence, loss: str, loss_params: Mapping[str, object], dropout_masks=None):
+        """(params, x, target) -> loss of the sequential network; ``dropout_masks[l]`` (scaled) multiplies
+        layer l's activation output."""
+        activations = [(layer.activation, dict(layer.activation_params)) for layer in layers]
+        target_name = "prediction" if loss == "mean_squared_error" else "logits"
+
+        def function(params, x, target):
+            for index, ((weight, bias), (activation, act_params)) in enumerate(zip(params, activations)):
+                x = _ACTIVATIONS[activation](_OPS["dense"]({"x": x, "weight": weight, "bias": bias}, {}), act_params)
+                if dropout_masks is not None and dropout_masks[index] is not None:
+                    x = x * dropout_masks[index]
+            return _LOSSES[loss]({target_name: x, "target": target}, dict(loss_params))
+
+        return function
+
+
+def _numpy(value) -> np.ndarray:
+    return np.asarray(jax.device_get(value), dtype=np.float64)

@@ -1,0 +1,96 @@
+"""JAX's known issues: disagreements with the spec found by nnspec that are framework bugs, not conventions.
+
+Each is written up in docs/findings.md (section "JAX") with its minimal input and replay command. Only the
+inputs named by ``where`` are excused; everything else about the primitive is still checked. Verified with
+jax 0.10.2 and optax 0.2.8 (CPU).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from nnspec.adapters.base import KnownIssue
+from nnspec.reference.activations import log_softmax
+
+__all__ = ["KNOWN_ISSUES"]
+
+
+def _per_output(mask: np.ndarray, params) -> np.ndarray:
+    """Elementwise (or per example) for reduction 'none'; a reduced loss is excused when any element is."""
+    return mask if params.get("reduction", "mean") == "none" else np.any(mask)
+
+
+def _in_dtype(x: np.ndarray, dtype: str) -> np.ndarray:
+    return np.asarray(x).astype(dtype)
+
+
+def _leaky_relu_at_zero(arrays, params, dtype):
+    return arrays["x"] == 0  # +0 and -0: jnp.where(x >= 0, x, slope * x) takes the x branch
+
+
+def _minus_infinity(arrays, params, dtype):
+    return arrays["x"] == -np.inf
+
+
+def _square_overflows(arrays, params, dtype):
+    """x * x overflows in dtype (infinities included): exp(-x**2 / 2) is 0 there, and JAX's exact-GELU VJP
+    multiplies it by g * x / 2, NaN once that overflows. ``where`` cannot see g, so every x that overflows with
+    a g no larger than itself is excused."""
+    with np.errstate(over="ignore"):
+        x = _in_dtype(arrays["x"], dtype)
+        return np.isinf(x * x)
+
+
+def _cube_derivative_overflows(arrays, params, dtype):
+    """3 * x**2, the derivative of x**3 inside tanh-GELU, overflows in dtype (then inf * tanh' = inf * 0)."""
+    with np.errstate(over="ignore"):
+        x = _in_dtype(arrays["x"], dtype)
+        return np.isinf(3 * (x * x))
+
+
+def _bce_logits_infinite_agreeing(arrays, params, dtype):
+    x, y = arrays["logits"], arrays["target"]
+    return _per_output(((x == np.inf) & (y == 1)) | ((x == -np.inf) & (y == 0)), params)
+
+
+def _cross_entropy_label_cancels(arrays, params, dtype):
+    """Rows whose loss logsumexp(x) - x[label] is a difference of numbers larger than itself (|x[label]| > loss):
+    optax forms both terms and subtracts, so the rounding of logsumexp, u*|logsumexp|, is not relative to the
+    loss. With label smoothing the adapter goes through softmax_cross_entropy (log_softmax, max-shifted)."""
+    x, labels = arrays["logits"], np.asarray(arrays["target"])
+    if labels.dtype.kind not in "iu" or params.get("label_smoothing", 0.0) != 0:
+        return np.zeros(x.shape[0], dtype=bool) if params.get("reduction", "mean") == "none" else np.False_
+    label_logits = np.take_along_axis(x, labels[:, None], axis=-1)[:, 0]
+    loss = -np.take_along_axis(log_softmax.forward(x, axis=-1), labels[:, None], axis=-1)[:, 0]
+    return _per_output(np.abs(label_logits) > loss, params)
+
+
+_FINDINGS = "docs/findings.md"
+
+KNOWN_ISSUES = (
+    KnownIssue("jax-leaky-relu-grad-at-zero", "leaky_relu", "vjp", _leaky_relu_at_zero,
+               "jax.nn.leaky_relu'(0) is 1 (its where(x >= 0, ...) is differentiated through the x branch); spec: "
+               "the slope, as in PyTorch and TF, and as JAX's own relu'(0) = 0 (leaky_relu with slope 0)",
+               f"{_FINDINGS}#jax-leaky-relu-grad-at-zero"),
+    KnownIssue("jax-gelu-at-minus-infinity", "gelu", "forward", _minus_infinity,
+               "jax.nn.gelu(-inf) is NaN (0.5 * x * erfc(inf) = -inf * 0); spec: the limit 0",
+               f"{_FINDINGS}#jax-gelu-at-minus-infinity"),
+    KnownIssue("jax-gelu-at-minus-infinity", "gelu_tanh", "forward", _minus_infinity,
+               "jax.nn.gelu(-inf, approximate=True) is NaN (x * 0.5 * (1 + tanh(-inf)) = -inf * 0); spec: the limit 0",
+               f"{_FINDINGS}#jax-gelu-at-minus-infinity"),
+    KnownIssue("jax-gelu-grad-overflow", "gelu", "vjp", _square_overflows,
+               "the VJP of jax.nn.gelu is NaN at +-inf, and wherever g * x / 2 overflows (it multiplies that by "
+               "exp(-x**2 / 2) = 0); spec: g for x -> +inf, 0 for x -> -inf", f"{_FINDINGS}#jax-gelu-grad-overflow"),
+    KnownIssue("jax-gelu-tanh-grad-overflow", "gelu_tanh", "vjp", _cube_derivative_overflows,
+               "the VJP of jax.nn.gelu(approximate=True) is NaN once 3 * x**2 overflows (|x| >= sqrt(max / 3)); "
+               "spec: g for x -> +inf, 0 for x -> -inf", f"{_FINDINGS}#jax-gelu-grad-overflow"),
+    KnownIssue("optax-bce-logits-infinite", "binary_cross_entropy_with_logits", "forward",
+               _bce_logits_infinite_agreeing,
+               "optax.losses.sigmoid_binary_cross_entropy is NaN at logits +inf with target 1 and -inf with target 0 "
+               "(0 * log_sigmoid(-inf)); spec: 0", f"{_FINDINGS}#optax-bce-logits-infinite"),
+    KnownIssue("optax-cross-entropy-integer-labels-cancellation", "softmax_cross_entropy", "forward",
+               _cross_entropy_label_cancels,
+               "optax.losses.softmax_cross_entropy_with_integer_labels computes logsumexp(x) - x[label], which "
+               "cancels: logits [1e8, 1e8] give 0 in float32 (spec: log 2), pytorch#11752's bug",
+               f"{_FINDINGS}#optax-cross-entropy-integer-labels-cancellation"),
+)

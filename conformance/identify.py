@@ -1,0 +1,149 @@
+"""Convention fingerprinting: which named variant of each optimizer a backend's implementation computes.
+
+The declaration is not trusted: for every optimizer the backend runs the fixed probes of
+``strategies.optimizers.discriminating_cases`` (free-running, from a fresh optimizer), and every candidate
+variant of the reference (each combination of the optimizer's convention keywords, plus each framework profile)
+is compared with those trajectories under the trajectory budgets. A candidate matches when every step of every
+probe is within budget. The probes are built so that two different variants never both match.
+
+Used by ``nnspec identify`` and callable from a report: :func:`identify` returns one :class:`Fingerprint` per
+optimizer, :func:`to_json` and :func:`table` present them.
+
+Spec: docs/spec/optimizers.md#identify
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+
+from nnspec.adapters.base import Backend, UnsupportedError
+from nnspec.conformance import optimizer_checks
+from nnspec.conformance.strategies.optimizers import discriminating_cases
+from nnspec.reference.optimizers import _state, adagrad, adam, adamax, nadam, profiles, rmsprop, sgd
+
+__all__ = ["Fingerprint", "CHOICES", "candidates", "identify", "to_json", "table"]
+
+_DECAY = {"weight_decay_mode": _state.WEIGHT_DECAY_MODES}
+
+#: Per optimizer, the reference's convention keywords and their named values.
+CHOICES: Mapping[str, Mapping[str, tuple]] = {
+    "sgd": {"momentum_buffer": sgd.MOMENTUM_BUFFERS, **_DECAY},
+    "adagrad": {"eps_placement": adagrad.EPS_PLACEMENTS, **_DECAY},
+    "rmsprop": {"eps_placement": rmsprop.EPS_PLACEMENTS, "momentum_buffer": rmsprop.MOMENTUM_BUFFERS, **_DECAY},
+    "adadelta": dict(_DECAY),
+    "adam": {"eps_placement": adam.EPS_PLACEMENTS, "amsgrad_max_of": adam.AMSGRAD_MAX_OF, **_DECAY},
+    "adamw": {"eps_placement": adam.EPS_PLACEMENTS, "amsgrad_max_of": adam.AMSGRAD_MAX_OF},
+    "adamax": {"eps_placement": adamax.EPS_PLACEMENTS, **_DECAY},
+    "nadam": {"momentum_schedule": nadam.MOMENTUM_SCHEDULES, **_DECAY},
+}
+
+
+@dataclass
+class Fingerprint:
+    """What one optimizer of a backend matched.
+
+    Attributes:
+        optimizer: the reference module's name.
+        status: "identified" (one variant), "ambiguous" (several), "no match", or "unsupported".
+        matches: the matching variants' convention keywords.
+        profiles: the framework profiles equal to a matching variant.
+        declared: the backend's declared conventions (None when it declares none).
+        agrees: whether the declaration is among the matches (None when nothing is declared).
+        closest: the variant with the smallest worst error/budget, and that ratio, when nothing matched.
+        note: why the optimizer is unsupported, if it is.
+    """
+
+    optimizer: str
+    status: str
+    matches: list[dict[str, object]] = field(default_factory=list)
+    profiles: list[str] = field(default_factory=list)
+    declared: dict[str, object] | None = None
+    agrees: bool | None = None
+    closest: dict[str, object] | None = None
+    closest_ratio: float | None = None
+    note: str = ""
+
+
+def candidates(optimizer: str) -> list[dict[str, object]]:
+    """Every combination of the optimizer's convention values, then each profile's variant not already listed
+    (Keras's NAdam pins momentum_decay = 1)."""
+    names = list(CHOICES[optimizer])
+    found = [dict(zip(names, values)) for values in itertools.product(*(CHOICES[optimizer][n] for n in names))]
+    for profile in profiles.PROFILES:
+        variant = profiles.conventions(profile, optimizer)
+        if variant not in found:
+            found.append(variant)
+    return found
+
+
+def _worst(observed: Sequence, optimizer: str, probes: Sequence, variant: Mapping[str, object], dtype: str,
+           scalar_dtype: str | None) -> float:
+    worst = 0.0
+    variant = {**variant, "scalar_dtype": scalar_dtype} if scalar_dtype else variant
+    for trajectory, (hyper, param, grads) in zip(observed, probes):
+        try:
+            comparisons = optimizer_checks.compare_trajectory(trajectory, optimizer, hyper, param, grads, dtype,
+                                                              variant)
+        except ValueError:  # a combination the spec does not define (AMSGrad's v_hat with eps_hat)
+            return float("inf")
+        worst = max(worst, *(c.ratio for c in comparisons.values()))
+    return worst
+
+
+def _fingerprint(backend: Backend, optimizer: str, dtype: str) -> Fingerprint:
+    declared = backend.capabilities().optimizers.get(optimizer)
+    scalar_dtype = None if declared is None else declared.get("scalar_dtype")  # a precision, not a convention
+    declared = None if declared is None else {k: v for k, v in declared.items() if k != "scalar_dtype"}
+    probes = discriminating_cases(optimizer, dtype)
+    try:
+        observed = [backend.optimizer_trajectory(optimizer, hyper, param, grads, dtype)
+                    for hyper, param, grads in probes]
+    except (UnsupportedError, NotImplementedError) as error:
+        return Fingerprint(optimizer, "unsupported", declared=declared, note=str(error))
+    ratios = [(_worst(observed, optimizer, probes, variant, dtype, scalar_dtype), variant)
+              for variant in candidates(optimizer)]
+    matches = [variant for ratio, variant in ratios if ratio <= 1.0]
+    status = {0: "no match", 1: "identified"}.get(len(matches), "ambiguous")
+    named = [p for p in profiles.PROFILES if profiles.conventions(p, optimizer) in matches]
+    agrees = None if declared is None else declared in matches
+    ratio, closest = min(ratios, key=lambda pair: pair[0])
+    return Fingerprint(optimizer, status, matches, named, declared, agrees,
+                       None if matches else closest, None if matches else ratio)
+
+
+def identify(backend: Backend, dtype: str = "float32",
+             optimizers: Sequence[str] = profiles.OPTIMIZERS) -> list[Fingerprint]:
+    """Fingerprint each optimizer of ``backend`` by running its trajectories on the discriminating probes.
+
+    float32 by default: the question is which formula, not how precise. A declared ``scalar_dtype`` (PyTorch's
+    NAdam keeps ``mu_product`` in float32 also for float64 parameters) is a precision fact, not a convention, and
+    is applied to every candidate's budget.
+    """
+    return [_fingerprint(backend, optimizer, dtype) for optimizer in optimizers]
+
+
+def to_json(fingerprints: Sequence[Fingerprint]) -> list[dict[str, object]]:
+    """JSON-ready dicts (one per optimizer)."""
+    return [asdict(f) for f in fingerprints]
+
+
+def _variant(variant: Mapping[str, object] | None) -> str:
+    return "" if not variant else ", ".join(str(v) for v in variant.values())
+
+
+def table(fingerprints: Sequence[Fingerprint], title: str = ""):
+    """A rich Table: optimizer, status, matching variant(s), profile(s), and whether the declaration agrees."""
+    from rich.table import Table
+
+    view = Table(title=title or None, caption="matches: the values of " + "; ".join(
+        f"{name}: {', '.join(keys)}" for name, keys in CHOICES.items() if keys))
+    for column in ("optimizer", "status", "matches", "profile", "declared"):
+        view.add_column(column)
+    for f in fingerprints:
+        matched = "\n".join(_variant(v) for v in f.matches) or (
+            f"closest: {_variant(f.closest)} (error/budget {f.closest_ratio:.3g})" if f.closest else f.note)
+        agrees = {None: "-", True: "agrees", False: "DISAGREES"}[f.agrees]
+        view.add_row(f.optimizer, f.status, matched, ", ".join(f.profiles) or "-", agrees)
+    return view

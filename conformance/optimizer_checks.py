@@ -1,0 +1,162 @@
+"""Optimizer checks: a backend's own optimizer against the reference, step by step and free-running.
+
+- **Per step from identical state** (:func:`steps`): the reference runs the trajectory in the dtype under test;
+  before every step the backend receives the reference's parameter and state (exact in that dtype) and takes one
+  step with its own optimizer class; the result is compared with the float64 reference's step from the same
+  state, parameter and every state array. Rounding cannot compound across steps, so each step is judged by
+  the budget of one step.
+- **Free-running** (:func:`trajectory`): a fresh backend optimizer takes every step itself; the budget grows with
+  the step count (``budgets.optimizer_steps`` carries each step's rounding through the later steps).
+
+Both stop at the first step where something is outside its budget, so a failure names the earliest wrong step,
+and its key names the step and the tensor (``"step 2: max_exp_avg_sq"``).
+
+Spec: docs/spec/optimizers.md#conformance
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+
+from nnspec.adapters.base import Backend
+from nnspec.conformance import budgets
+from nnspec.conformance.budgets import Comparison
+
+__all__ = ["require", "declared", "reference_keywords", "steps", "trajectory", "compare_trajectory", "case",
+           "run_case", "SPEC"]
+
+SPEC = "docs/spec/optimizers.md#conformance"
+_NOT_REFERENCE = ("scalar_dtype",)  # declared precision facts that are not reference keywords
+
+
+def require(checker, optimizer: str, prop: str) -> None:
+    """Skip as *unsupported* unless the backend declares ``optimizer`` and the dtype (the optimizers' analogue of
+    ``Checker.require``, which knows catalogue primitives and features)."""
+    import pytest
+
+    if checker.record.primitive == "?":
+        checker.record.primitive, checker.record.prop = optimizer, prop
+    caps = checker.backend.capabilities()
+    if optimizer not in caps.optimizers:
+        pytest.skip(f"unsupported: {checker.backend.name} does not declare optimizer {optimizer!r}")
+    if checker.dtype not in caps.dtypes:
+        pytest.skip(f"unsupported: {checker.backend.name} does not declare dtype {checker.dtype}")
+
+
+def module(optimizer: str):
+    """The reference module ``nnspec.reference.optimizers.<optimizer>``."""
+    return importlib.import_module(f"nnspec.reference.optimizers.{optimizer}")
+
+
+def declared(backend: Backend, optimizer: str) -> dict[str, object]:
+    """What the backend declares for ``optimizer``: convention keywords, plus ``scalar_dtype`` if any."""
+    return dict(backend.capabilities().optimizers.get(optimizer, {}))
+
+
+def reference_keywords(optimizer: str, hyper: Mapping[str, object], conventions: Mapping[str, object]) -> dict:
+    """The keywords the reference step is evaluated with: the hyperparameters and the convention keywords it
+    accepts (``betas`` as a tuple)."""
+    accepted = inspect.signature(module(optimizer).step).parameters
+    keywords = {**hyper, **{k: v for k, v in conventions.items() if k not in _NOT_REFERENCE}}
+    keywords = {k: v for k, v in keywords.items() if k in accepted}
+    if "betas" in keywords:
+        keywords["betas"] = tuple(keywords["betas"])
+    return keywords
+
+
+def _as64(state) -> dict[str, object]:
+    fields = state._asdict()
+    return {k: (np.asarray(v, dtype=np.float64) if isinstance(v, np.ndarray) else v) for k, v in fields.items()}
+
+
+def _compare_step(index: int, observed, expected, budget: Mapping[str, np.ndarray]) -> dict[str, Comparison]:
+    """Parameter and state after step ``index`` (1-based): every array the reference has, and ``step``."""
+    (obs_param, obs_state), (exp_param, exp_state) = observed, expected
+    result = {f"step {index}: param": budgets.compare(obs_param, exp_param, budget["param"])}
+    for name, value in exp_state.items():
+        key = f"step {index}: {name}"
+        if name == "step":
+            if "step" in obs_state and int(obs_state["step"]) != value:
+                result[key] = Comparison(float("inf"), problem=f"state step is {obs_state['step']}, expected {value}")
+        elif value is None:
+            continue
+        elif name not in obs_state:
+            result[key] = Comparison(float("inf"), problem=f"the backend returned no state {name!r}")
+        else:
+            result[key] = budgets.compare(np.asarray(obs_state[name]), np.asarray(value), budget[name])
+    return result
+
+
+def steps(backend: Backend, optimizer: str, hyper: Mapping[str, object], param: np.ndarray,
+          grads: Sequence[np.ndarray], dtype: str) -> dict[str, Comparison]:
+    """Per-step comparison from identical state (the first step from a fresh optimizer: ``state=None``)."""
+    conventions = declared(backend, optimizer)
+    keywords = reference_keywords(optimizer, hyper, conventions)
+    ref = module(optimizer)
+    param_d = np.asarray(param, dtype=dtype)
+    state_d = ref.init(param_d, **keywords)
+    result: dict[str, Comparison] = {}
+    for index, grad in enumerate(grads, 1):
+        given = _as64(state_d)
+        param64 = param_d.astype(np.float64)
+        expected_param, expected_state = ref.step(param64, grad, ref.State(**given), **keywords)
+        observed = backend.optimizer_step(optimizer, dict(hyper), param64, grad,
+                                          None if index == 1 else given, dtype)
+        budget = budgets.optimizer_steps(optimizer, keywords, param64, [grad], given, dtype,
+                                         conventions.get("scalar_dtype"))[0]
+        result.update(_compare_step(index, observed, (expected_param, expected_state._asdict()), budget))
+        if any(not c.ok for c in result.values()):
+            break
+        param_d, state_d = ref.step(param_d, np.asarray(grad, dtype=dtype), state_d, **keywords)
+    return result
+
+
+def trajectory(backend: Backend, optimizer: str, hyper: Mapping[str, object], param: np.ndarray,
+               grads: Sequence[np.ndarray], dtype: str) -> dict[str, Comparison]:
+    """A free-running trajectory against the float64 reference under budgets that grow with the step count."""
+    observed = backend.optimizer_trajectory(optimizer, dict(hyper), param, list(grads), dtype)
+    return compare_trajectory(observed, optimizer, hyper, param, grads, dtype, declared(backend, optimizer))
+
+
+def compare_trajectory(observed, optimizer: str, hyper: Mapping[str, object], param: np.ndarray,
+                       grads: Sequence[np.ndarray], dtype: str,
+                       conventions: Mapping[str, object]) -> dict[str, Comparison]:
+    """Compare a backend's trajectory (``optimizer_trajectory``'s result) with the reference evaluated in
+    ``conventions`` (the declaration, or a candidate that ``nnspec identify`` tries)."""
+    keywords = reference_keywords(optimizer, hyper, conventions)
+    ref = module(optimizer)
+    param64, state = np.asarray(param, dtype=np.float64), ref.init(np.asarray(param, dtype=np.float64), **keywords)
+    step_budgets = budgets.optimizer_steps(optimizer, keywords, param64, grads, state, dtype,
+                                           conventions.get("scalar_dtype"))
+    result: dict[str, Comparison] = {}
+    for index, (grad, obs, budget) in enumerate(zip(grads, observed, step_budgets), 1):
+        param64, state = ref.step(param64, grad, state, **keywords)
+        result.update(_compare_step(index, obs, (param64, state._asdict()), budget))
+        if any(not c.ok for c in result.values()):
+            break
+    if len(observed) != len(grads):
+        result["steps"] = Comparison(float("inf"), problem=f"{len(observed)} steps returned for {len(grads)} gradients")
+    return result
+
+
+def case(kind: str, optimizer: str, hyper: Mapping[str, object], param: np.ndarray,
+         grads: Sequence[np.ndarray]) -> dict[str, object]:
+    """The replayable record of a check (``nnspec replay``): arrays exact, hyperparameters as JSON."""
+    arrays = {"param": param, **{f"grad_{i}": g for i, g in enumerate(grads, 1)}}
+    params = {"optimizer": optimizer, "hyper": {k: (list(v) if isinstance(v, tuple) else v) for k, v in hyper.items()}}
+    return {"kind": kind, "primitive": optimizer, "arrays": arrays, "params": params, "spec": SPEC}
+
+
+def run_case(backend: Backend, recorded: Mapping[str, object]) -> dict[str, Comparison]:
+    """Re-run a recorded ``optimizer_steps`` or ``optimizer_trajectory`` case against ``backend``."""
+    arrays, params = recorded["arrays"], recorded["params"]
+    grads = [arrays[f"grad_{i}"] for i in range(1, sum(k.startswith("grad_") for k in arrays) + 1)]
+    checks = {"optimizer_steps": steps, "optimizer_trajectory": trajectory}
+    if recorded["kind"] not in checks:
+        raise ValueError(f"run_case: optimizer case kind must be one of {', '.join(checks)}, got {recorded['kind']!r}")
+    return checks[recorded["kind"]](backend, params["optimizer"], params["hyper"], arrays["param"], grads,
+                                    recorded["dtype"])

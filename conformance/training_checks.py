@@ -1,0 +1,253 @@
+"""Checks of dropout, early stopping and the training step, as plain functions of (backend, inputs): the tests
+call them, and ``nnspec replay`` re-runs a recorded case through :func:`run_case`.
+
+Dropout's masks differ by framework and device, so its checks judge the law, not the bits: every element is
+either kept (x / (1 - p) within ``budgets.dropout_scale``) or dropped (exactly the spec's dropped value), and
+counts of kept elements must lie in binomial acceptance intervals whose false-alarm rate is
+``budgets.FALSE_ALARM_PER_CHECK``. Spec: docs/spec/dropout.md, docs/spec/early-stopping.md, docs/spec/training.md
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+
+from nnspec.adapters.base import Backend
+from nnspec.conformance import budgets, dtypes
+from nnspec.conformance.budgets import Comparison
+from nnspec.reference import dropout, early_stopping, network, training
+
+__all__ = ["STATISTICAL_SHAPE", "statistical_input", "dropout_values", "dropout_statistic", "early_stopping_run",
+           "training_step", "micro_batches", "permuted_batch", "epoch", "run_case"]
+
+#: 2**17 elements: a keep rate off by 1 point is 7 standard deviations away at p = 0.5, so the binomial checks
+#: catch it while keeping their false-alarm rate at FALSE_ALARM_PER_CHECK; one call costs about a millisecond.
+STATISTICAL_SHAPE = (256, 512)
+
+
+def statistical_input(x_seed: int, dtype: str) -> np.ndarray:
+    """The large input of the statistical checks: positive values in [0.5, 2] (so y == 0 exactly when dropped,
+    and the mean is far from 0), exact in ``dtype``, reproducible from ``x_seed``. The generator's entropy is
+    (x_seed, 1), so its stream never coincides with a backend's numpy Generator seeded with a plain seed."""
+    values = np.random.default_rng([x_seed, 1]).uniform(0.5, 2.0, STATISTICAL_SHAPE)
+    return dtypes.round_to(values, dtype)
+
+
+def _convention(backend: Backend) -> str:
+    return str(backend.capabilities().conventions.get("dropout", {}).get("dropped_value", "zero"))
+
+
+def dropout_values(backend: Backend, x: np.ndarray, p: float, training: bool, seed: int, dtype: str,
+                   grad_output: np.ndarray | None = None) -> dict[str, Comparison]:
+    """Each output element (and its gradient) is the kept value x / (1 - p) (g / (1 - p)) or the dropped value
+    of the declared convention (0, or x * 0), decided per element by whichever of the two the backend matches;
+    in eval mode and at p = 0 the output is x and the gradient g, exactly."""
+    observed, observed_grad = backend.dropout(x, p, training, seed, dtype, grad_output)
+    shape, identity = np.shape(x), not training or p == 0.0
+    if identity or np.shape(observed) != shape or (grad_output is not None and np.shape(observed_grad) != shape):
+        comparisons = {"output": budgets.compare(observed, x if identity else np.zeros(shape), budgets.exact(shape))}
+        if grad_output is not None:
+            comparisons["grad of x"] = budgets.compare(observed_grad, grad_output if identity else np.zeros(shape),
+                                                       budgets.exact(shape))
+        return comparisons
+    convention, none, every = _convention(backend), np.zeros(shape, dtype=bool), np.ones(shape, dtype=bool)
+    keep = every if p < 1.0 else none  # at p = 1 nothing can be kept: the "kept" outcome is the dropped one
+    # (name, observed, dropped value, kept value, budget of the kept value)
+    parts = [("output", observed, dropout.forward(x, p, none, True, convention), dropout.forward(x, p, keep, True,
+              convention), budgets.dropout_scale(x, p, dtype) if p < 1.0 else budgets.exact(shape))]
+    if grad_output is not None:
+        parts.append(("grad of x", observed_grad, dropout.backward(grad_output, p, none, True, convention),
+                      dropout.backward(grad_output, p, keep, True, convention),
+                      budgets.dropout_scale(grad_output, p, dtype) if p < 1.0 else budgets.exact(shape)))
+    ratio_dropped = sum(budgets.elementwise_ratio(obs, dropped, 0.0) for _, obs, dropped, _, _ in parts)
+    ratio_kept = sum(budgets.elementwise_ratio(obs, kept, budget) for _, obs, _, kept, budget in parts)
+    is_dropped = ratio_dropped <= ratio_kept
+    return {name: budgets.compare(obs, np.where(is_dropped, dropped, kept), np.where(is_dropped, 0.0, budget))
+            for name, obs, dropped, kept, budget in parts}
+
+
+def _kept(backend: Backend, x: np.ndarray, p: float, seed: int, dtype: str) -> np.ndarray:
+    y, _ = backend.dropout(x, p, True, seed, dtype)
+    return np.asarray(y).reshape(x.shape) != 0
+
+
+def dropout_statistic(backend: Backend, statistic: str, p: float, seed: int, x_seed: int,
+                      dtype: str) -> dict[str, Comparison]:
+    """One statistical property of the backend's dropout on the large input of ``statistical_input``:
+    "keep_rate", "mean", "independent_elements", "independent_calls" or "same_seed"."""
+    x, q = statistical_input(x_seed, dtype), 1.0 - p
+    if statistic == "keep_rate":
+        return {"number of kept elements": budgets.binomial(int(_kept(backend, x, p, seed, dtype).sum()), x.size, q)}
+    if statistic == "mean":
+        y, _ = backend.dropout(x, p, True, seed, dtype)
+        return {"mean of the output": budgets.compare(np.mean(y), np.mean(x), budgets.dropout_mean(x, p, dtype))}
+    if statistic == "independent_elements":
+        kept = _kept(backend, x, p, seed, dtype)
+        across = kept[:, 0::2] & kept[:, 1::2]
+        down = kept[0::2, :] & kept[1::2, :]
+        return {"neighbours along the last axis both kept": budgets.binomial(int(across.sum()), across.size, q * q),
+                "neighbours along the first axis both kept": budgets.binomial(int(down.sum()), down.size, q * q)}
+    if statistic == "independent_calls":
+        both = _kept(backend, x, p, seed, dtype) & _kept(backend, x, p, seed + 1, dtype)
+        return {"kept in both calls (seeds s, s + 1)": budgets.binomial(int(both.sum()), both.size, q * q)}
+    if statistic == "same_seed":
+        first, _ = backend.dropout(x, p, True, seed, dtype)
+        second, _ = backend.dropout(x, p, True, seed, dtype)
+        return {"second call with the same seed": budgets.compare(second, first, budgets.exact(np.shape(first)))}
+    raise ValueError(f"dropout_statistic: statistic must be keep_rate, mean, independent_elements, "
+                     f"independent_calls or same_seed, got {statistic!r}")
+
+
+def early_stopping_run(backend: Backend, losses: Sequence[float], rules: Mapping[str, object]) -> dict:
+    """The backend's stop epoch and restored epoch on a scripted curve, exactly those of the reference
+    (-1 stands for "never stopped": every epoch ran)."""
+    observed = backend.early_stopping([float(v) for v in losses], dict(rules))
+    expected = early_stopping.run([float(v) for v in losses], **rules)
+    code = lambda epoch: np.asarray(-1.0 if epoch is None else float(epoch))  # noqa: E731
+    return {"stopped epoch": budgets.compare(code(observed.stopped_epoch), code(expected.stopped_epoch),
+                                             budgets.exact()),
+            "restored epoch": budgets.compare(code(observed.restored_epoch), code(expected.restored_epoch),
+                                              budgets.exact())}
+
+
+def _layers(backend: Backend, layers) -> tuple[list[network.Layer], list[network.Layer]]:
+    """(the layers sent to the backend, the reference's layers with the backend's activation conventions)."""
+    conventions = backend.capabilities().conventions
+    sent = [network.Layer(np.asarray(w), None if b is None else np.asarray(b), act) for w, b, act in layers]
+    return sent, [network.Layer(layer.weight, layer.bias, layer.activation, dict(conventions.get(layer.activation, {})))
+                  for layer in sent]
+
+
+def training_step(backend: Backend, layers, masks, x, target, loss: str, loss_params: Mapping[str, object],
+                  hyper: Mapping[str, object], dtype: str) -> dict[str, Comparison]:
+    """One SGD step of the backend's real modules against ``reference.training.step``: the loss before the
+    step and every parameter after it, within ``budgets.training_step``."""
+    sent, reference_layers = _layers(backend, layers)
+    masks = list(masks) if masks is not None else [None] * len(sent)
+    value, params = backend.training_step(sent, x, target, loss, dict(loss_params), "sgd", dict(hyper), dtype, masks)
+    reference_hyper = {**hyper, **backend.capabilities().optimizers.get("sgd", {})}
+    expected = training.step(reference_layers, x, target, loss=loss, loss_params=loss_params, optimizer="sgd",
+                             hyper=reference_hyper, dropout_masks=masks)
+    budget = budgets.training_step(reference_layers, masks, x, target, loss, loss_params, hyper, dtype)
+    comparisons = {"loss before the step": budgets.compare(np.asarray(value), np.asarray(expected.loss),
+                                                           budget["loss"])}
+    for i, ((weight, bias), layer) in enumerate(zip(params, expected.layers)):
+        comparisons[f"layers[{i}].weight after the step"] = budgets.compare(weight, layer.weight, budget["weights"][i])
+        if layer.bias is not None:
+            comparisons[f"layers[{i}].bias after the step"] = budgets.compare(bias, layer.bias, budget["biases"][i])
+    return comparisons
+
+
+def _gradients(result) -> dict[str, np.ndarray]:
+    named = {"loss": np.asarray(result.loss)}
+    for i, (w, b) in enumerate(zip(result.weight_grads, result.bias_grads)):
+        named[f"grad of layers[{i}].weight"], named[f"grad of layers[{i}].bias"] = w, b
+    return named
+
+
+def _budgets(bound: dict) -> dict[str, np.ndarray]:
+    named = {"loss": np.asarray(bound["loss"])}
+    for i, (w, b) in enumerate(zip(bound["weights"], bound["biases"])):
+        named[f"grad of layers[{i}].weight"], named[f"grad of layers[{i}].bias"] = w, b
+    return named
+
+
+def micro_batches(backend: Backend, layers, x, target, loss: str, sizes: Sequence[int],
+                  dtype: str) -> dict[str, Comparison]:
+    """k micro-batches' mean losses and gradients, weighted by their sizes, equal the whole batch's."""
+    sent, reference_layers = _layers(backend, layers)
+    params = {"reduction": "mean"}
+    starts = np.cumsum([0, *sizes])
+    slices = [slice(int(a), int(b)) for a, b in zip(starts, starts[1:])]
+    full = _gradients(backend.network(sent, x, target, loss, params, dtype))
+    parts = [_gradients(backend.network(sent, x[s], target[s], loss, params, dtype)) for s in slices]
+    full_budget = _budgets(budgets.network(reference_layers, x, target, loss, params, dtype))
+    part_budgets = [_budgets(budgets.network(reference_layers, x[s], target[s], loss, params, dtype)) for s in slices]
+    total = sum(sizes)
+    comparisons = {}
+    for name, value in full.items():
+        accumulated = sum(n / total * np.asarray(part[name], dtype=np.float64) for n, part in zip(sizes, parts))
+        budget = budgets.accumulated_mean(full_budget[name], [b[name] for b in part_budgets],
+                                          [part[name] for part in parts], list(sizes))
+        comparisons[f"accumulated {name}"] = budgets.compare(accumulated, value, budget)
+    return comparisons
+
+
+def permuted_batch(backend: Backend, layers, x, target, loss: str, permutation: Sequence[int],
+                   dtype: str) -> dict[str, Comparison]:
+    """The mean loss and gradients do not depend on the order of the examples in the batch."""
+    sent, reference_layers = _layers(backend, layers)
+    params, order = {"reduction": "mean"}, np.asarray(permutation, dtype=np.int64)
+    original = _gradients(backend.network(sent, x, target, loss, params, dtype))
+    permuted = _gradients(backend.network(sent, x[order], target[order], loss, params, dtype))
+    budget = _budgets(budgets.network(reference_layers, x, target, loss, params, dtype))
+    budget_permuted = _budgets(budgets.network(reference_layers, x[order], target[order], loss, params, dtype))
+    return {f"{name} of the permuted batch": budgets.compare(permuted[name], original[name],
+                                                             budgets.triangle(budget[name], budget_permuted[name]))
+            for name in original}
+
+
+def epoch(backend: Backend, n_examples: int, batch_size: int, shuffle: bool, drop_last: bool,
+          seed: int) -> dict[str, Comparison]:
+    """One epoch of the backend's data loading: every example once (with drop_last, the examples of the full
+    batches once), batches of batch_size but the last, 0..n-1 in order without shuffle, the same order for the
+    same seed and, shuffled, another order for another seed."""
+    batches = [np.asarray(b, dtype=np.int64).ravel() for b in backend.epoch_batches(n_examples, batch_size, shuffle,
+                                                                                    drop_last, seed)]
+    order = np.concatenate(batches) if batches else np.zeros(0, dtype=np.int64)
+    full, rest = divmod(n_examples, batch_size)
+    sizes = [batch_size] * full + ([] if drop_last or rest == 0 else [rest])
+    visits = np.bincount(order[order >= 0], minlength=n_examples)
+    visited = full * batch_size if drop_last else n_examples
+    again = [np.asarray(b).ravel() for b in backend.epoch_batches(n_examples, batch_size, shuffle, drop_last, seed)]
+    again = np.concatenate(again) if again else np.zeros(0, dtype=np.int64)
+    comparisons = {
+        "visits per example (sorted)": budgets.compare(np.sort(visits)[::-1],
+                                                       (np.arange(n_examples) < visited).astype(float),
+                                                       budgets.exact()),
+        "batch sizes": budgets.compare(np.array([b.size for b in batches], dtype=float), np.array(sizes, dtype=float),
+                                       budgets.exact()),
+        "order with the same seed": budgets.compare(again, order, budgets.exact()),
+    }
+    if not shuffle:
+        comparisons["order without shuffle"] = budgets.compare(order, np.arange(visited), budgets.exact())
+    if shuffle and not drop_last and n_examples >= budgets.distinct_orders_min_examples():
+        other = np.concatenate([np.asarray(b).ravel() for b in backend.epoch_batches(
+            n_examples, batch_size, shuffle, drop_last, seed + 1)])
+        identical = float(other.shape == order.shape and bool(np.all(other == order)))
+        comparisons["order with another seed is another order (1 if identical)"] = budgets.compare(
+            np.asarray(identical), np.asarray(0.0), budgets.exact())
+    return comparisons
+
+
+def _case_layers(case: Mapping[str, object]) -> list:
+    arrays, activations = case["arrays"], case["params"]["activations"]
+    return [(arrays[f"weight{i}"], arrays[f"bias{i}"], act) for i, act in enumerate(activations)]
+
+
+def run_case(backend: Backend, case: Mapping[str, object]) -> dict[str, Comparison]:
+    """Re-run a recorded dropout, early-stopping or training case against ``backend``."""
+    kind, arrays, params, dtype = case["kind"], case["arrays"], case["params"], case["dtype"]
+    if kind == "dropout_values":
+        return dropout_values(backend, arrays["x"], params["p"], params["training"], params["seed"], dtype,
+                              case.get("grad_output"))
+    if kind.startswith("dropout_"):
+        return dropout_statistic(backend, kind.removeprefix("dropout_"), params["p"], params["seed"],
+                                 params["x_seed"], dtype)
+    if kind == "early_stopping":
+        return early_stopping_run(backend, arrays["losses"], params["rules"])
+    if kind == "training_step":
+        masks = [arrays.get(f"mask{i}") for i in range(len(params["activations"]))]
+        return training_step(backend, _case_layers(case), masks, arrays["x"], arrays["target"], params["loss"],
+                             {"reduction": params["reduction"]}, params["hyper"], dtype)
+    if kind == "training_micro_batches":
+        return micro_batches(backend, _case_layers(case), arrays["x"], arrays["target"], params["loss"],
+                             params["sizes"], dtype)
+    if kind == "training_permuted_batch":
+        return permuted_batch(backend, _case_layers(case), arrays["x"], arrays["target"], params["loss"],
+                              params["permutation"], dtype)
+    if kind == "training_epoch":
+        return epoch(backend, params["n_examples"], params["batch_size"], params["shuffle"], params["drop_last"],
+                     params["seed"])
+    raise ValueError(f"training_checks.run_case: unknown case kind {kind!r}")
