@@ -25,7 +25,6 @@ import numpy as np
 
 from nnspec.adapters.base import Backend, Capabilities, NetworkResult, UnsupportedError
 from nnspec.adapters.jax_known_issues import KNOWN_ISSUES
-from nnspec.adapters.jax_optimizers import JaxOptimizersMixin
 from nnspec.reference import catalogue
 
 try:
@@ -34,6 +33,8 @@ try:
     import optax
 except ImportError as error:  # pragma: no cover - exercised only without jax
     raise ImportError("the jax backend needs JAX and optax: pip install 'nnspec[jax]'") from error
+
+from nnspec.adapters.jax_optimizers import JaxOptimizersMixin  # noqa: E402  (needs jax: imported after the check)
 
 _DTYPES = {"float64": jnp.float64, "float32": jnp.float32, "float16": jnp.float16, "bfloat16": jnp.bfloat16}
 
@@ -76,8 +77,12 @@ _LOSSES = {
     "softmax_cross_entropy_probs": lambda t, p: _cross_entropy(t["logits"], t["target"], p),
 }
 
+def _on_x(activation):
+    return lambda t, p: activation(t["x"], p)
+
+
 _OPS = {
-    **{name: (lambda f: lambda t, p: f(t["x"], p))(f) for name, f in _ACTIVATIONS.items()},
+    **{name: _on_x(activation) for name, activation in _ACTIVATIONS.items()},
     "gelu_tanh": lambda t, p: _ACTIVATIONS["gelu"](t["x"], p),
     **_LOSSES,
     "dense": lambda t, p: jnp.dot(t["x"], t["weight"]) + t["bias"] if t.get("bias") is not None
@@ -87,7 +92,8 @@ _OPS = {
 
 class JaxBackend(JaxOptimizersMixin, Backend):
     """JAX through its public API. Devices: ``cpu``, or ``gpu`` (``cuda``) when jaxlib was built with one.
-    Options: ``x64=0`` leaves ``jax_enable_x64`` off; ``matmul_precision=highest|default|...`` sets
+    Options: ``x64=0`` leaves ``jax_enable_x64`` off; ``jit=0`` runs primitives op by op (default: under
+    ``jax.jit``, as JAX code runs in practice); ``matmul_precision=highest|default|...`` sets
     ``jax_default_matmul_precision`` (default: JAX's own, which is what users get)."""
 
     name = "jax"
@@ -100,6 +106,7 @@ class JaxBackend(JaxOptimizersMixin, Backend):
             jax.config.update("jax_enable_x64", True)
         if "matmul_precision" in options:
             jax.config.update("jax_default_matmul_precision", options["matmul_precision"])
+        self._functions: dict = {}
         platform = "gpu" if device in ("gpu", "cuda") else device
         try:
             self._device = jax.devices(platform)[0]
@@ -107,7 +114,7 @@ class JaxBackend(JaxOptimizersMixin, Backend):
             raise UnsupportedError(f"jax: device {device!r} is not available ({error})") from None
 
     def capabilities(self) -> Capabilities:
-        x64 = jnp.zeros(1, dtype=jnp.float64).dtype == jnp.float64  # False unless jax_enable_x64 took effect
+        x64 = jax.dtypes.canonicalize_dtype(jnp.float64) == jnp.float64  # float32 unless jax_enable_x64 took effect
         return Capabilities(primitives=frozenset(self.ops), dtypes=("float64", "float32") if x64 else ("float32",),
                             devices=(self.device,), conventions=MappingProxyType({}),
                             features=frozenset({"network"}) | self.TRAINING_FEATURES,
@@ -136,28 +143,37 @@ class JaxBackend(JaxOptimizersMixin, Backend):
     def _arrays(self, arrays: Mapping[str, np.ndarray], dtype: str) -> dict:
         return {k: self._array(v, dtype) for k, v in arrays.items() if v is not None}
 
-    def forward(self, primitive, arrays, params, dtype):
+    def _compiled(self, kind: str, primitive: str, params: Mapping[str, object], names: tuple[str, ...]):
+        """The primitive's forward (kind "forward") or VJP (kind "vjp", differentiable inputs ``names``) as one
+        function, under ``jax.jit`` as JAX code runs in practice (``jit=0``: op by op), cached per parameters."""
         if primitive not in self.ops:
             raise UnsupportedError(f"jax: primitive {primitive!r}")
-        return _numpy(self.ops[primitive](self._arrays(arrays, dtype), params))
+        key = (kind, primitive, tuple(sorted(params.items())), names)
+        if key not in self._functions:
+            op, params = self.ops[primitive], dict(params)
+
+            def vjp(values, grad_output):
+                fixed = {k: v for k, v in values.items() if k not in names}
+                out, pullback = jax.vjp(lambda *d: op({**fixed, **dict(zip(names, d))}, params),
+                                        *(values[k] for k in names))
+                return pullback(grad_output.astype(out.dtype).reshape(out.shape))
+
+            function = (lambda values: op(values, params)) if kind == "forward" else vjp
+            self._functions[key] = jax.jit(function) if self.options.get("jit", "1") == "1" else function
+        return self._functions[key]
+
+    def forward(self, primitive, arrays, params, dtype):
+        return _numpy(self._compiled("forward", primitive, params, ())(self._arrays(arrays, dtype)))
 
     def vjp(self, primitive, arrays, params, grad_output, dtype):
-        if primitive not in self.ops:
-            raise UnsupportedError(f"jax: primitive {primitive!r}")
         values = self._arrays(arrays, dtype)
-        names = [k for k in catalogue.get(primitive).differentiable if k in values]
-        fixed = {k: v for k, v in values.items() if k not in names}
-
-        def function(*inputs):
-            return self.ops[primitive]({**fixed, **dict(zip(names, inputs))}, params)
-
-        out, pullback = jax.vjp(function, *(values[k] for k in names))
-        grads = pullback(self._array(grad_output, dtype).astype(out.dtype).reshape(out.shape))
+        names = tuple(k for k in catalogue.get(primitive).differentiable if k in values)
+        grads = self._compiled("vjp", primitive, params, names)(values, self._array(grad_output, dtype))
         return {k: _numpy(g) for k, g in zip(names, grads)}
 
     def network(self, layers: Sequence, x, target, loss, loss_params, dtype) -> NetworkResult:
         params = self.parameters(layers, dtype)
-        value, grads = jax.value_and_grad(self.loss_function(layers, loss, loss_params))(
+        value, grads = jax.jit(jax.value_and_grad(self.loss_function(layers, loss, loss_params)))(
             params, self._array(x, dtype), self._array(target, dtype))
         return NetworkResult(float(value), tuple(_numpy(w) for w, _ in grads),
                              tuple(None if b is None else _numpy(b) for _, b in grads))

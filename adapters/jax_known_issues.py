@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from nnspec.adapters.base import KnownIssue
+from nnspec.adapters.known_issue_rules import LOSSES, mean_overflows
 from nnspec.reference.activations import log_softmax
 
 __all__ = ["KNOWN_ISSUES"]
@@ -53,6 +54,18 @@ def _bce_logits_infinite_agreeing(arrays, params, dtype):
     return _per_output(((x == np.inf) & (y == 1)) | ((x == -np.inf) & (y == 0)), params)
 
 
+def _softplus_cancelling_branch(arrays, params, dtype):
+    """x > 0: the derivative is exp(x - softplus(x)), a difference of two rounded numbers close to x."""
+    return arrays["x"] > 0
+
+
+def _bce_logits_cancelling_branch(arrays, params, dtype):
+    """The terms y * sigmoid(-x) (for x < 0) and (1 - y) * sigmoid(x) (for x > 0), each formed as
+    exp(z - softplus(z)) with z > 0 (see _softplus_cancelling_branch)."""
+    x, y = arrays["logits"], arrays["target"]
+    return ((x < 0) & (y > 0)) | ((x > 0) & (y < 1))
+
+
 def _cross_entropy_label_cancels(arrays, params, dtype):
     """Rows whose loss logsumexp(x) - x[label] is a difference of numbers larger than itself (|x[label]| > loss):
     optax forms both terms and subtracts, so the rounding of logsumexp, u*|logsumexp|, is not relative to the
@@ -84,6 +97,15 @@ KNOWN_ISSUES = (
     KnownIssue("jax-gelu-tanh-grad-overflow", "gelu_tanh", "vjp", _cube_derivative_overflows,
                "the VJP of jax.nn.gelu(approximate=True) is NaN once 3 * x**2 overflows (|x| >= sqrt(max / 3)); "
                "spec: g for x -> +inf, 0 for x -> -inf", f"{_FINDINGS}#jax-gelu-grad-overflow"),
+    KnownIssue("jax-softplus-grad-cancellation", "softplus", "vjp", _softplus_cancelling_branch,
+               "the derivative of jax.nn.softplus is exp(x - logaddexp(x, 0)) (logaddexp's custom JVP), whose "
+               "rounded exponent costs up to x ulps: float64 softplus'(33.28) = 1.0 (spec 1 - 3.6e-15, 16 ulps)",
+               f"{_FINDINGS}#jax-softplus-grad-cancellation"),
+    KnownIssue("jax-softplus-grad-cancellation", "binary_cross_entropy_with_logits", "vjp",
+               _bce_logits_cancelling_branch,
+               "optax.losses.sigmoid_binary_cross_entropy differentiates jax.nn.log_sigmoid = -softplus(-x), so its "
+               "gradient sigmoid(x) - y inherits softplus's up-to-|x|-ulp error (8 ulps float32, 32 float64)",
+               f"{_FINDINGS}#jax-softplus-grad-cancellation"),
     KnownIssue("optax-bce-logits-infinite", "binary_cross_entropy_with_logits", "forward",
                _bce_logits_infinite_agreeing,
                "optax.losses.sigmoid_binary_cross_entropy is NaN at logits +inf with target 1 and -inf with target 0 "
@@ -93,4 +115,8 @@ KNOWN_ISSUES = (
                "optax.losses.softmax_cross_entropy_with_integer_labels computes logsumexp(x) - x[label], which "
                "cancels: logits [1e8, 1e8] give 0 in float32 (spec: log 2), pytorch#11752's bug",
                f"{_FINDINGS}#optax-cross-entropy-integer-labels-cancellation"),
+    *(KnownIssue("jax-mean-overflow", loss, "forward", mean_overflows(loss),
+                 "jnp.mean sums in the input dtype and then divides: the mean of the losses overflows to inf when "
+                 "their sum exceeds the dtype's range although the mean is finite",
+                 "docs/findings.md#torch-mean-overflow") for loss in LOSSES),
 )

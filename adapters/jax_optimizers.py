@@ -23,14 +23,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 
+import jax
+import jax.numpy as jnp
 import numpy as np
+import optax
 
 from nnspec.adapters.base import UnsupportedError
 from nnspec.reference.optimizers import profiles
-
-import jax  # noqa: E402  (the backend module checks the import and explains a missing jax)
-import jax.numpy as jnp  # noqa: E402
-import optax  # noqa: E402
 
 __all__ = ["JaxOptimizersMixin"]
 
@@ -158,7 +157,7 @@ class JaxOptimizersMixin:
                                                     for m in dropout_masks]
         params = self.parameters(layers, dtype)
         opt = _build(optimizer, hyper)
-        value, grads = jax.value_and_grad(self.loss_function(layers, loss, loss_params, masks))(
+        value, grads = jax.jit(jax.value_and_grad(self.loss_function(layers, loss, loss_params, masks)))(
             params, self._array(x, dtype), self._array(target, dtype))
         params, _ = self._step(opt, params, grads, opt.init(params))
         as_numpy = lambda a: None if a is None else np.asarray(jax.device_get(a), dtype=np.float64)  # noqa: E731

@@ -184,11 +184,13 @@ class TensorFlowBackend(KerasOptimizersMixin, KerasTrainingMixin, Backend):
         with floatx(dtype):
             dense = [_dense_layer(layer.weight, layer.bias, dtype,
                                   _ACTIVATIONS[layer.activation](dict(layer.activation_params))) for layer in layers]
-            model = keras.Sequential(dense)
             (_, _), loss_fn = _LOSSES[loss]
             y = tf.constant(target, dtype=tf.int64 if np.asarray(target).dtype.kind in "iu" else dtype)
             with tf.GradientTape() as tape:
-                value = loss_fn(y, model(tf.constant(x, dtype)), dict(loss_params), dtype)
+                a = tf.constant(x, dtype)
+                for layer in dense:  # applied in turn: a keras.Sequential here was order-dependent (after other
+                    a = layer(a)     # Keras models in the process, its float64 input went through float32)
+                value = loss_fn(y, a, dict(loss_params), dtype)
             kernels = [layer.kernel for layer in dense]
             biases = [layer.bias for layer in dense if layer.bias is not None]
             grads = tape.gradient(value, kernels + biases)

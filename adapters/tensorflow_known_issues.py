@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from nnspec.adapters.base import KnownIssue
+from nnspec.adapters.known_issue_rules import LOSSES, mean_overflows
 from nnspec.conformance import dtypes
 from nnspec.reference.optimizers import profiles
 
@@ -56,11 +57,6 @@ def _gelu_tanh_grad_overflow(arrays, params, dtype):
 def _bce_logits_infinite(arrays, params, dtype):
     x, y = arrays["logits"], arrays["target"]
     return _per_output(np.isinf(x) & ((x > 0) | (y == 0)), params)
-
-
-def _bce_soft_targets(arrays, params, dtype):
-    y = arrays["target"]
-    return (y > 0) & (y < 1)
 
 
 #: Keras optimizers whose update casts a Python-float hyperparameter with ops.cast (tf.cast through float32), and
@@ -131,11 +127,7 @@ KNOWN_ISSUES = (
                "tf.nn.sigmoid_cross_entropy_with_logits is NaN at logits +inf (any target: inf - inf or inf * 0) "
                "and at -inf with target 0 (-inf * 0); spec: 0 where the target agrees, +inf otherwise",
                f"{_FINDINGS}#tf-sigmoid-cross-entropy-infinite-logits"),
-    KnownIssue("keras-bce-gradient-cancellation", "binary_cross_entropy", "vjp", _bce_soft_targets,
-               "Keras's BinaryCrossentropy gradient is the autodiff of y log p + (1-y) log(1-p), i.e. the two-term "
-               "form -y/p + (1-y)/(1-p), which cancels catastrophically near p = y for soft targets (spec: "
-               "(p - y) / (p (1 - p)), exactly 0 at p = y)", f"{_FINDINGS}#keras-bce-gradient-cancellation"),
-    # Checks that take a whole case (not yet read by network / optimizer / training checks: see the findings).
+    # Checks that take a whole case (excused by conformance.session when `where` holds for the case).
     KnownIssue("tf-gelu-float32-constants", "network", "network", _network_gelu_float64,
                "a float64 network with a GELU layer inherits tf.nn.gelu's float32-rounded constants",
                f"{_FINDINGS}#tf-gelu-float32-constants"),
@@ -151,4 +143,8 @@ KNOWN_ISSUES = (
                "so with a baseline that is never beaten it never stops (its own docstring says it stops after "
                "patience epochs); spec: the stop check runs on every counted epoch",
                f"{_FINDINGS}#keras-early-stopping-baseline"),
+    *(KnownIssue("keras-mean-overflow", loss, "forward", mean_overflows(loss),
+                 "the 'sum_over_batch_size' reduction sums the losses in the input dtype and then divides: the mean "
+                 "overflows to inf when the sum exceeds the dtype's range although the mean is finite",
+                 f"{_FINDINGS}#torch-mean-overflow") for loss in LOSSES),
 )

@@ -101,7 +101,8 @@ class TorchBackend(TorchOptimizersMixin, TorchTrainingMixin, Backend):
     def capabilities(self) -> Capabilities:
         dtypes = ("float64", "float32") if self.device != "mps" else ("float32",)
         return Capabilities(primitives=frozenset(self.ops), dtypes=dtypes, devices=(self.device,),
-                            conventions={**CONVENTIONS, **self.TRAINING_CONVENTIONS}, features=frozenset({"network"}) | self.TRAINING_FEATURES,
+                            conventions={**CONVENTIONS, **self.TRAINING_CONVENTIONS},
+                            features=frozenset({"network"}) | self.TRAINING_FEATURES,
                             optimizers=MappingProxyType(dict(self.OPTIMIZER_CONVENTIONS)))
 
     def environment(self) -> dict[str, object]:

@@ -9,8 +9,8 @@ from __future__ import annotations
 import numpy as np
 
 from nnspec.adapters.base import KnownIssue
+from nnspec.adapters.known_issue_rules import LOSSES, mean_overflows
 from nnspec.conformance import dtypes
-from nnspec.reference import catalogue
 
 __all__ = ["KNOWN_ISSUES"]
 
@@ -18,19 +18,6 @@ __all__ = ["KNOWN_ISSUES"]
 def _per_output(mask: np.ndarray, params) -> np.ndarray:
     """Elementwise for reduction 'none'; a reduced loss is excused when any element is."""
     return mask if params.get("reduction", "mean") == "none" else np.any(mask)
-
-
-def _mean_overflows(primitive: str):
-    """where: reduction 'mean' whose exact mean is finite but whose sum exceeds the dtype's range."""
-
-    def where(arrays, params, dtype):
-        if params.get("reduction", "mean") != "mean":
-            return np.asarray(False)
-        losses = catalogue.get(primitive).module.forward(**arrays, reduction="none")
-        total = np.sum(np.abs(np.where(np.isfinite(losses), losses, 0.0)))
-        return np.asarray(total > dtypes.get(dtype).max)
-
-    return where
 
 
 def _gelu_infinite(arrays, params, dtype):
@@ -49,14 +36,11 @@ def _bce_logits_infinite(arrays, params, dtype):
     return _per_output(np.isinf(arrays["logits"]), params)
 
 
-_LOSSES = ("mean_squared_error", "binary_cross_entropy", "binary_cross_entropy_with_logits",
-           "softmax_cross_entropy", "softmax_cross_entropy_probs")
-
 KNOWN_ISSUES = tuple(
-    KnownIssue("torch-mean-overflow", loss, "forward", _mean_overflows(loss),
+    KnownIssue("torch-mean-overflow", loss, "forward", mean_overflows(loss),
                "reduction='mean' overflows to inf when the sum of the losses exceeds the dtype's range, although the "
                "mean is finite (the kind of pytorch/pytorch#91597)", "docs/findings.md#torch-mean-overflow")
-    for loss in _LOSSES
+    for loss in LOSSES
 ) + (
     KnownIssue("torch-gelu-at-infinity", "gelu", "forward", _gelu_infinite,
                "gelu(-inf) is NaN (spec: the limit 0), and float32 gelu(+inf) on CPU is NaN (spec: +inf)",

@@ -62,7 +62,8 @@ def render(reports: list[dict]) -> str:
                 elif c.get("failed"):
                     cells.append(f"**{c['failed']} fail** / {c.get('passed', 0)} pass")
                 elif c.get("passed"):
-                    cells.append(f"{c['passed']} pass" + (f", {c['unsupported']} unsup." if c.get("unsupported") else ""))
+                    unsupported = f", {c['unsupported']} unsup." if c.get("unsupported") else ""
+                    cells.append(f"{c['passed']} pass{unsupported}")
                 else:
                     cells.append("unsupported")
             lines.append(f"| {report['options']['backend']} | {backend.get('version', '?')} | "

@@ -15,7 +15,7 @@ run() {
   fi
   [ "$code" -eq 0 ] || status=1
 }
-run python3 -m pytest -q
+run python3 -m pytest -q -n 2
 run nnspec run --backend reference --profile ci --report reports/reference
 run nnspec run --backend torch --profile ci --report reports/torch
 exit $status

@@ -67,12 +67,10 @@ _IN_UNITS_OF_U = dtypes.Format("units of u", precision=0, max_exponent=1024, min
 
 
 def _identity_fwd(a, p, fmt):
-    u = fmt.unit_roundoff
     return np.zeros_like(a["x"])  # y = x is exact
 
 
 def _relu_fwd(a, p, fmt):
-    u = fmt.unit_roundoff
     return np.zeros_like(a["x"])  # max(x, 0) is exact
 
 
@@ -163,12 +161,10 @@ def _log_softmax_fwd(a, p, fmt):
 
 
 def _identity_bwd(a, g, p, fmt):
-    u = fmt.unit_roundoff
     return {"x": np.zeros_like(g)}  # the gradient is passed through exactly
 
 
 def _relu_bwd(a, g, p, fmt):
-    u = fmt.unit_roundoff
     return {"x": np.zeros_like(g)}  # g or 0, exactly
 
 
@@ -210,9 +206,13 @@ def _gelu_bwd(a, g, p, fmt):
         inner = k * (x + c * x**3)
         t = np.tanh(inner)
         slope = k * (1 + 3 * c * x * x)
-        # 0.5(1+t) + 0.5 x (1-t^2) slope: each term's rounding, t's error through 1 - t^2 and the product
-        terms = 0.5 * (1 + np.abs(t)) + 0.5 * np.abs(x) * (1 - t * t) * slope * (1 + 2 * np.abs(inner))
-        return {"x": (LIBM_ULPS + 8) * u * np.abs(g) * terms}
+        # 0.5(1+t) + 0.5 x (1-t^2) slope: each term's rounding, and t's error carried into both terms. t's
+        # error is tanh's own (LIBM_ULPS u |t|, absolute: it does not shrink with 1 - t^2 when tanh saturates)
+        # plus inner's rounding through tanh' = 1 - t^2; 1 - t^2 turns an error e of t into 2|t| e.
+        t_error = LIBM_ULPS * np.abs(t) + 5 * (1 - t * t) * np.abs(inner)
+        terms = ((LIBM_ULPS + 8) * (0.5 * (1 + np.abs(t)) + 0.5 * np.abs(x) * (1 - t * t) * slope)
+                 + 0.5 * t_error * (1 + 2 * np.abs(x) * slope * np.abs(t)))
+        return {"x": u * np.abs(g) * terms}
     e = _erf(x / np.sqrt(2.0))
     pdf = np.exp(-0.5 * x * x) / np.sqrt(2.0 * np.pi)
     # Phi(x) + x*phi(x): erf's error (with the cancellation 1 + erf), exp's error and the rounding of x^2/2
@@ -281,7 +281,8 @@ def _bce_fwd(a, p, fmt):
     with np.errstate(divide="ignore"):
         log_p, log_q = np.abs(np.log(prob)), np.abs(np.log1p(-prob))
     # each log: its own error and the absolute error its rounded argument (1 - p) brings; two products, a sum
-    element = u * (_nan_safe_product(y, (LIBM_ULPS + 2) * log_p + 1) + _nan_safe_product(1 - y, (LIBM_ULPS + 2) * log_q + 2))
+    element = u * (_nan_safe_product(y, (LIBM_ULPS + 2) * log_p + 1)
+                   + _nan_safe_product(1 - y, (LIBM_ULPS + 2) * log_q + 2))
     element = element + u * np.where(np.isfinite(values), np.abs(values), 0.0)
     return _reduce(values, element, p.get("reduction", "mean"), _count(a, "probability"), u)
 
@@ -295,7 +296,8 @@ def _bce_logits_fwd(a, p, fmt):
     finite_x = np.where(np.isfinite(x), np.abs(x), 0.0)
     # max(x,0) - x*y + log1p(exp(-|x|)) (or an equivalent rearrangement): the terms |x| and |x*y| cancel
     # for saturated logits, so their rounding is an absolute error; log1p(exp(.)) <= log 2 adds 2 LIBM_ULPS.
-    element = u * (3 * finite_x * (1 + np.abs(y)) + (2 * LIBM_ULPS + 2) * np.log(2.0) + np.abs(np.where(np.isfinite(values), values, 0.0)))
+    element = u * (3 * finite_x * (1 + np.abs(y)) + (2 * LIBM_ULPS + 2) * np.log(2.0)
+                   + np.abs(np.where(np.isfinite(values), values, 0.0)))
     return _reduce(values, element, p.get("reduction", "mean"), _count(a, "logits"), u)
 
 
@@ -346,11 +348,17 @@ def _bce_bwd(a, g, p, fmt):
         denominator = np.maximum(denominator, floor)
     with np.errstate(divide="ignore", invalid="ignore"):
         grad = scale * (prob - y) / denominator
+    # The derivative of the spec's formula has two terms, -y/p + (1-y)/(1-p) (what autodiff of the loss
+    # computes); they cancel near p = y, so each term's rounding (a division, a product, the sum) is an absolute
+    # error of u times its magnitude. A closed form (p - y)/(p(1-p)) is more accurate and also passes.
+    with np.errstate(divide="ignore", invalid="ignore"):
+        terms = _nan_safe_product(y, 1 / prob) + _nan_safe_product(1 - y, 1 / (1 - prob))
+    terms = np.abs(scale) * np.where(np.isfinite(terms), terms, 0.0)
     # p - y, 1 - p, the product, the division, *g, /n: six roundings, all relative to the result; and the
     # numerator g (p - y) / n may underflow (an absolute error up to tiny each for *g and /n, also under
     # flush-to-zero) before the division by a denominator as small as the floor magnifies it.
     underflow = 2 * UNDERFLOW_FLOOR * fmt.tiny / denominator
-    return {"probability": 6 * u * np.where(np.isfinite(grad), np.abs(grad), 0.0)
+    return {"probability": 6 * u * np.where(np.isfinite(grad), np.abs(grad), 0.0) + 3 * u * terms
             + np.where(np.isfinite(underflow), underflow, 0.0)}
 
 
@@ -876,11 +884,11 @@ def training_step(layers, masks, x, target, loss: str, loss_params: Mapping[str,
 # === optimizers (docs/spec/error-budgets.md#optimizers) ==========================================================
 # A running error analysis (Wilkinson; Higham, section 3.3) of one optimizer step, written once more with tracked
 # numbers: every rounded operation adds u*|result| + tiny (Higham's model with underflow, eq. 2.8, with the
-# subnormal term widened to one smallest normal for flush-to-zero hardware), a scalar coefficient (lr, beta, 1 - beta, a bias correction)
-# is rounded once to the format, and an argument's error is carried by the operation's partial derivative (first
-# order; sqrt carries min(e / (2 sqrt x), sqrt e), max and abs are exact). Evaluated at the float64 values of the
-# step, in the declared convention. Several steps chained carry each step's error through the later ones: that
-# is how a free-running trajectory's budget grows with the step count.
+# subnormal term widened to one smallest normal for flush-to-zero hardware), a scalar coefficient (lr, beta,
+# 1 - beta, a bias correction) is rounded once to the format, and an argument's error is carried by the
+# operation's partial derivative (first order; sqrt carries min(e / (2 sqrt x), sqrt e), max and abs are exact).
+# Evaluated at the float64 values of the step, in the declared convention. Several steps chained carry each step's
+# error through the later ones: that is how a free-running trajectory's budget grows with the step count.
 
 #: Frameworks evaluate the same terms in other orders (PyTorch: lerp for beta*m + (1-beta)*g, fused addcdiv,
 #: (1 - lr*wd)*p, sqrt(v)/sqrt(c) instead of sqrt(v/c)). A rewrite rounds intermediates of the same magnitudes in

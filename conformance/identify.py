@@ -85,7 +85,7 @@ def _worst(observed: Sequence, optimizer: str, probes: Sequence, variant: Mappin
     for trajectory, (hyper, param, grads) in zip(observed, probes):
         try:
             comparisons = optimizer_checks.compare_trajectory(trajectory, optimizer, hyper, param, grads, dtype,
-                                                              variant)
+                                                              variant, require_state=False)
         except ValueError:  # a combination the spec does not define (AMSGrad's v_hat with eps_hat)
             return float("inf")
         worst = max(worst, *(c.ratio for c in comparisons.values()))
@@ -96,12 +96,15 @@ def _fingerprint(backend: Backend, optimizer: str, dtype: str) -> Fingerprint:
     declared = backend.capabilities().optimizers.get(optimizer)
     scalar_dtype = None if declared is None else declared.get("scalar_dtype")  # a precision, not a convention
     declared = None if declared is None else {k: v for k, v in declared.items() if k != "scalar_dtype"}
-    probes = discriminating_cases(optimizer, dtype)
-    try:
-        observed = [backend.optimizer_trajectory(optimizer, hyper, param, grads, dtype)
-                    for hyper, param, grads in probes]
-    except (UnsupportedError, NotImplementedError) as error:
-        return Fingerprint(optimizer, "unsupported", declared=declared, note=str(error))
+    probes, observed, notes = [], [], []
+    for hyper, param, grads in discriminating_cases(optimizer, dtype):
+        try:  # a probe with a feature the framework lacks (dampening, lr_decay) is skipped
+            observed.append(backend.optimizer_trajectory(optimizer, hyper, param, grads, dtype))
+            probes.append((hyper, param, grads))
+        except (UnsupportedError, NotImplementedError) as error:
+            notes.append(str(error))
+    if not probes:
+        return Fingerprint(optimizer, "unsupported", declared=declared, note="; ".join(notes))
     ratios = [(_worst(observed, optimizer, probes, variant, dtype, scalar_dtype), variant)
               for variant in candidates(optimizer)]
     matches = [variant for ratio, variant in ratios if ratio <= 1.0]
@@ -110,7 +113,8 @@ def _fingerprint(backend: Backend, optimizer: str, dtype: str) -> Fingerprint:
     agrees = None if declared is None else declared in matches
     ratio, closest = min(ratios, key=lambda pair: pair[0])
     return Fingerprint(optimizer, status, matches, named, declared, agrees,
-                       None if matches else closest, None if matches else ratio)
+                       None if matches else closest, None if matches else ratio,
+                       note="; ".join(f"probe skipped: {note}" for note in notes))
 
 
 def identify(backend: Backend, dtype: str = "float32",

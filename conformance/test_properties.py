@@ -17,7 +17,6 @@ from nnspec.conformance.strategies.layers import dense_problems
 from nnspec.conformance.strategies.losses import logit_pairs
 
 
-
 def _case(primitive: str, arrays: dict, spec: str) -> dict:
     return {"kind": "property", "primitive": primitive, "arrays": arrays, "spec": spec}
 
@@ -55,7 +54,8 @@ def test_binary_cross_entropy_with_logits_nonnegative(checker, data):
     budget = budgets.forward("binary_cross_entropy_with_logits", arrays, params, checker.dtype)
     below = np.where(np.isnan(loss), np.inf, np.minimum(loss, 0.0))
     checker.expect({"min(loss, 0)": budgets.compare(below, np.zeros_like(below), budget)},
-                   _case("binary_cross_entropy_with_logits", arrays, "docs/spec/losses.md#binary-cross-entropy-with-logits"))
+                   _case("binary_cross_entropy_with_logits", arrays,
+                         "docs/spec/losses.md#binary-cross-entropy-with-logits"))
 
 
 @given(data=st.data())

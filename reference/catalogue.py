@@ -12,9 +12,9 @@ Spec: docs/spec/README.md#catalogue
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType, ModuleType
-from typing import Mapping
 
 from nnspec.reference import dense
 from nnspec.reference.activations import (

@@ -26,6 +26,8 @@ LECTURE_WEIGHT, HOUR_WEIGHT, INTERACTION = 0.55, 0.45, 0.08
 def pass_probability(x: np.ndarray) -> np.ndarray:
     """The true probability of passing for features x = [[lectures, hours], ...].
 
+    Spec: docs/spec/training.md#pass-the-class-data
+
     Math:
         logit = 0.55 * (lectures - 6) + 0.45 * (hours - 6) + 0.08 * (lectures - 6) * (hours - 6)
         probability = sigmoid(logit)
@@ -44,6 +46,8 @@ def pass_probability(x: np.ndarray) -> np.ndarray:
 
 def pass_the_class(n_students: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """Draw ``n_students`` students: features and pass (1.0) / fail (0.0) labels.
+
+    Spec: docs/spec/training.md#pass-the-class-data
 
     Math:
         lectures = rng.integers(0, 13, n)                 uniform over 0 .. 12, drawn first

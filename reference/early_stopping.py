@@ -41,6 +41,8 @@ class Result(NamedTuple):
 def init() -> State:
     """The state before the first epoch.
 
+    Spec: docs/spec/early-stopping.md#rules
+
     Example:
         >>> init().wait
         0

@@ -116,8 +116,10 @@ def optimizer_cases(draw, optimizer: str, dtype: str, *, max_steps: int = 6):
 _PROBE_HYPER = {
     "sgd": [{"lr": 0.1, "momentum": 0.9, "dampening": 0.3, "weight_decay": 0.1, "nesterov": False},
             {"lr": 0.1, "momentum": 0.9, "dampening": 0.0, "weight_decay": 0.1, "nesterov": True},
-            {"lr": 0.1, "momentum": 0.0, "dampening": 0.0, "weight_decay": 0.1, "nesterov": False}],
-    "adagrad": [{"lr": 0.1, "lr_decay": 0.1, "weight_decay": 0.1, "initial_accumulator_value": 0.1, "eps": 1e-3}],
+            {"lr": 0.1, "momentum": 0.0, "dampening": 0.0, "weight_decay": 0.1, "nesterov": False},
+            {"lr": 0.1, "momentum": 0.9, "dampening": 0.0, "weight_decay": 0.1, "nesterov": False}],
+    "adagrad": [{"lr": 0.1, "lr_decay": 0.1, "weight_decay": 0.1, "initial_accumulator_value": 0.1, "eps": 1e-3},
+                {"lr": 0.1, "lr_decay": 0.0, "weight_decay": 0.1, "initial_accumulator_value": 0.1, "eps": 1e-3}],
     "rmsprop": [{"lr": 0.01, "alpha": 0.9, "eps": 1e-3, "weight_decay": 0.1, "momentum": 0.9, "centered": True},
                 {"lr": 0.01, "alpha": 0.99, "eps": 1e-3, "weight_decay": 0.1, "momentum": 0.0, "centered": False}],
     "adadelta": [{"lr": 0.5, "rho": 0.9, "eps": 1e-3, "weight_decay": 0.1}],
@@ -137,7 +139,8 @@ def discriminating_cases(optimizer: str, dtype: str) -> list[tuple[dict, np.ndar
     eps placement differs), a gradient that vanishes (2**-8, then 0: AMSGrad's max of v and of v_hat differ,
     Adamax's eps moves the state) and flips sign; state arrays differ where the conventions keep different
     units (lr-scaled buffers). These are the probes of ``nnspec identify`` and a deterministic conformance
-    test, so no term depends on a random draw.
+    test, so no term depends on a random draw. Some probes repeat another without an optional feature
+    (dampening, lr_decay, AMSGrad) so that a framework without it is still fingerprinted.
     """
     g1 = np.array([0.5, -1e-4, 0.0, 2.0])
     grads = [g1, g1 * 2.0**-8, np.zeros(4), -g1]

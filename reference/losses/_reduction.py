@@ -36,17 +36,23 @@ def reduce(losses: np.ndarray, reduction: str, count: int) -> np.ndarray:
 
     Math:
         "none": out = losses
-        "sum":  out = sum(losses)                 (0 for no losses)
+        "sum":  out = sum(losses)                 (0 for no losses; beyond the dtype's range: inf, as IEEE says)
         "mean": out = sum(losses) / count         (count = 0 gives 0 / 0 = NaN, as IEEE says)
 
     ``count`` is what "mean" divides by: the number of elements (MSE, BCE) or of examples (cross-entropy).
-    "mean" and "sum" return a 0-d array of the losses' dtype.
+    "mean" and "sum" return a 0-d array of the losses' dtype. The mean is a value, not a sum: it is accumulated
+    in float64 (and, should even that overflow, as sum(losses / count)), so a finite mean never overflows in a
+    narrow dtype (docs/spec/losses.md#reductions; the defect of pytorch/pytorch#91597).
     """
     if reduction == "none":
         return losses
-    with np.errstate(over="ignore", invalid="ignore"):  # a sum beyond the float range is inf, as IEEE says
-        total = np.sum(losses)
-        return np.asarray(total if reduction == "sum" else total / count)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        if reduction == "sum":
+            return np.asarray(np.sum(losses))
+        mean = np.sum(losses, dtype=np.float64) / count
+        if np.isinf(mean) and np.all(np.isfinite(losses)):
+            mean = np.sum(losses.astype(np.float64) / count)  # only float64 losses near 1e308 get here
+        return np.asarray(mean).astype(losses.dtype)
 
 
 def reduce_backward(

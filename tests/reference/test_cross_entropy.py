@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+
 from nnspec.conformance.oracles import losses as oracle
 from nnspec.conformance.strategies.activations import grad_outputs, rows
 from nnspec.conformance.strategies.arrays import float_arrays

@@ -108,10 +108,11 @@ CASES = [(name, variant) for name, variants in VARIANTS.items() for variant in v
 
 
 def _run(module, theta, grads, hyper, conventions):
-    state = module.init(theta, **hyper, **conventions)
+    keywords = {**hyper, **conventions}  # a profile may pin a hyperparameter the framework lacks (Keras: lr_decay=0)
+    state = module.init(theta, **keywords)
     params = []
     for g in grads:
-        theta, state = module.step(theta, g, state, **hyper, **conventions)
+        theta, state = module.step(theta, g, state, **keywords)
         params.append(theta)
     return params, state
 
