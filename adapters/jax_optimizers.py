@@ -125,7 +125,10 @@ class JaxOptimizersMixin:
     ``loss_function``). ``OPTIMIZER_CONVENTIONS`` and ``TRAINING_FEATURES`` are what capabilities() declares."""
 
     OPTIMIZER_CONVENTIONS: Mapping[str, Mapping[str, object]] = MappingProxyType(
-        {name: profiles.conventions("optax", name) for name in _STATE_FIELDS})
+        {name: {**profiles.conventions("optax", name),
+                # optax's NAdam derives beta1**t from its step count and holds no running product
+                **({"state_not_held": ("mu_product",)} if name == "nadam" else {})}
+         for name in _STATE_FIELDS})
     #: no dropout: neither jax nor optax has one (flax's is another library); no early stopping, no data loader
     TRAINING_FEATURES: frozenset = frozenset({"training_step"})
 

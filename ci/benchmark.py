@@ -1,6 +1,6 @@
 """Benchmark: wall time of the suite's main runs on this machine, written as a Markdown table.
 
-Usage: python3 ci/benchmark.py [--repeat N] [--output docs/benchmarks.md]
+Usage: python3 ci/benchmark.py [--repeat N] [--output FILE]     (docs/benchmarks.md quotes its table)
 Speed is measured here, never asserted in a test. Each run is a fresh `nnspec run` process (start-up included).
 """
 

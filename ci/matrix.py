@@ -29,7 +29,7 @@ def area(primitive: str) -> str:
     if primitive.split(":")[0] in _OPTIMIZERS:
         return "optimizers"
     for key, label in (("network", "network"), ("dropout", "dropout"), ("early", "early stopping"),
-                       ("training", "training step")):
+                       ("training", "training step"), ("epoch", "training step")):
         if primitive.startswith(key):
             return label
     return "other"

@@ -391,7 +391,9 @@ def _dense_fwd(a, p, fmt):
     u = fmt.unit_roundoff
     x, w, b = a["x"], a["weight"], a.get("bias")
     magnitude = np.abs(x) @ np.abs(w) + (0.0 if b is None else np.abs(b))
-    return gamma(w.shape[0] + 1, u) * magnitude  # a dot product of length K, plus the bias
+    # a dot product of length K, plus the bias; each of its K + 1 roundings may also lose up to one smallest
+    # normal to underflow (flush-to-zero hardware, e.g. XLA on CPU, flushes subnormal products)
+    return gamma(w.shape[0] + 1, u) * magnitude + (w.shape[0] + 1) * fmt.tiny
 
 
 def _dense_bwd(a, g, p, fmt):
@@ -399,12 +401,14 @@ def _dense_bwd(a, g, p, fmt):
     x, w, b = a["x"], a["weight"], a.get("bias")
     g = np.asarray(g, dtype=np.float64)
     batch = 1 if x.ndim == 1 else x.shape[0]
-    grads = {
-        "x": gamma(w.shape[1], u) * (np.abs(g) @ np.abs(w).T),  # g W^T: J terms
-        "weight": gamma(batch, u) * (np.outer(np.abs(x), np.abs(g)) if x.ndim == 1 else np.abs(x).T @ np.abs(g)),
+    grads = {  # the roundings as in the forward, each with its possible underflow of one smallest normal
+        "x": gamma(w.shape[1], u) * (np.abs(g) @ np.abs(w).T) + w.shape[1] * fmt.tiny,  # g W^T: J terms
+        "weight": gamma(batch, u) * (np.outer(np.abs(x), np.abs(g)) if x.ndim == 1 else np.abs(x).T @ np.abs(g))
+        + batch * fmt.tiny,
     }
     if b is not None:
-        grads["bias"] = gamma(batch, u) * (np.abs(g) if g.ndim == 1 else np.sum(np.abs(g), axis=0))
+        grads["bias"] = (gamma(batch, u) * (np.abs(g) if g.ndim == 1 else np.sum(np.abs(g), axis=0))
+                         + batch * fmt.tiny)
     return grads
 
 

@@ -30,7 +30,9 @@ __all__ = ["require", "declared", "reference_keywords", "steps", "trajectory", "
            "run_case", "SPEC"]
 
 SPEC = "docs/spec/optimizers.md#conformance"
-_NOT_REFERENCE = ("scalar_dtype",)  # declared precision facts that are not reference keywords
+# Declared facts that are not reference keywords: a precision (``scalar_dtype``), and state fields the framework
+# does not hold because its representation derives them (``state_not_held``: optax's NAdam has no mu_product).
+_NOT_REFERENCE = ("scalar_dtype", "state_not_held")
 
 
 def require(checker, optimizer: str, prop: str) -> None:
@@ -74,7 +76,7 @@ def _as64(state) -> dict[str, object]:
 
 
 def _compare_step(index: int, observed, expected, budget: Mapping[str, np.ndarray],
-                  require_state: bool = True) -> dict[str, Comparison]:
+                  require_state: bool = True, not_held: Sequence[str] = ()) -> dict[str, Comparison]:
     """Parameter and state after step ``index`` (1-based): every array the reference has, and ``step``
     (without ``require_state``, a state array the backend does not return is not compared)."""
     (obs_param, obs_state), (exp_param, exp_state) = observed, expected
@@ -84,7 +86,7 @@ def _compare_step(index: int, observed, expected, budget: Mapping[str, np.ndarra
         if name == "step":
             if "step" in obs_state and int(obs_state["step"]) != value:
                 result[key] = Comparison(float("inf"), problem=f"state step is {obs_state['step']}, expected {value}")
-        elif value is None:
+        elif value is None or name in not_held:
             continue
         elif name not in obs_state:
             if not require_state:
@@ -112,7 +114,8 @@ def steps(backend: Backend, optimizer: str, hyper: Mapping[str, object], param: 
                                           None if index == 1 else given, dtype)
         budget = budgets.optimizer_steps(optimizer, keywords, param64, [grad], given, dtype,
                                          conventions.get("scalar_dtype"))[0]
-        result.update(_compare_step(index, observed, (expected_param, expected_state._asdict()), budget))
+        result.update(_compare_step(index, observed, (expected_param, expected_state._asdict()), budget,
+                                    not_held=tuple(conventions.get("state_not_held", ()))))
         if any(not c.ok for c in result.values()):
             break
         param_d, state_d = ref.step(param_d, np.asarray(grad, dtype=dtype), state_d, **keywords)
@@ -140,7 +143,8 @@ def compare_trajectory(observed, optimizer: str, hyper: Mapping[str, object], pa
     result: dict[str, Comparison] = {}
     for index, (grad, obs, budget) in enumerate(zip(grads, observed, step_budgets), 1):
         param64, state = ref.step(param64, grad, state, **keywords)
-        result.update(_compare_step(index, obs, (param64, state._asdict()), budget, require_state))
+        result.update(_compare_step(index, obs, (param64, state._asdict()), budget, require_state,
+                                    tuple(conventions.get("state_not_held", ()))))
         if any(not c.ok for c in result.values()):
             break
     if len(observed) != len(grads):
