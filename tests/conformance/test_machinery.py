@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -56,13 +54,8 @@ def test_load_backend_rejects_unknown_names():
         load_backend("nnspec.conformance.budgets:Comparison")
 
 
-def _nnspec(*args, cwd):
-    return subprocess.run([sys.executable, "-m", "nnspec", *args], capture_output=True, text=True, cwd=cwd,
-                          timeout=600)
-
-
-def test_run_writes_a_versioned_report_and_names_modules_canonically(tmp_path):
-    run = _nnspec("run", "--backend", "reference", "--profile", "quick", "-k", "relu", "--report",
+def test_run_writes_a_versioned_report_and_names_modules_canonically(tmp_path, nnspec_cli):
+    run = nnspec_cli("run", "--backend", "reference", "--profile", "quick", "-k", "relu", "--report",
                   str(tmp_path), cwd=tmp_path)
     assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
     report = json.loads((tmp_path / "report.json").read_text())
@@ -73,13 +66,13 @@ def test_run_writes_a_versioned_report_and_names_modules_canonically(tmp_path):
     assert "nnspec conformance summary" in run.stdout
 
 
-def test_run_with_nothing_selected_is_not_a_pass(tmp_path):
-    run = _nnspec("run", "--backend", "reference", "-k", "no_test_has_this_name", cwd=tmp_path)
+def test_run_with_nothing_selected_is_not_a_pass(tmp_path, nnspec_cli):
+    run = nnspec_cli("run", "--backend", "reference", "-k", "no_test_has_this_name", cwd=tmp_path)
     assert run.returncode == 5 and "no test was selected" in run.stderr
 
 
-def test_undeclared_dtype_is_unsupported_not_failed(tmp_path):
-    run = _nnspec("run", "--backend", "reference", "--dtype", "bfloat16", "-k", "relu", "--report", str(tmp_path),
+def test_undeclared_dtype_is_unsupported_not_failed(tmp_path, nnspec_cli):
+    run = nnspec_cli("run", "--backend", "reference", "--dtype", "bfloat16", "-k", "relu", "--report", str(tmp_path),
                   cwd=tmp_path)
     report = json.loads((tmp_path / "report.json").read_text())
     assert run.returncode == 0

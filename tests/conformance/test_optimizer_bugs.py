@@ -8,10 +8,7 @@ two also on the Hypothesis-drawn per-step test, whose failure is shrunk to a min
 
 from __future__ import annotations
 
-import json
 import re
-import subprocess
-import sys
 
 import pytest
 
@@ -28,11 +25,6 @@ MUTANTS = [
 ]
 
 
-def nnspec(*args: str, cwd) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "nnspec", *args], capture_output=True, text=True, cwd=cwd,
-                          timeout=600)
-
-
 def _replay(path: str):
     from nnspec.adapters import load_backend
     from nnspec.conformance import checks
@@ -42,14 +34,11 @@ def _replay(path: str):
 
 
 @pytest.mark.parametrize(("mutant", "optimizer", "tests", "tensors"), MUTANTS, ids=[m[0] for m in MUTANTS])
-def test_planted_optimizer_bug_fails_naming_tensor_and_step(tmp_path, mutant, optimizer, tests, tensors):
+def test_planted_optimizer_bug_fails_naming_tensor_and_step(failing_run, mutant, optimizer, tests, tensors):
     keyword = f"({' or '.join(tests)}) and -{optimizer}]"  # node ids end in [<dtype>-<optimizer>]
-    run = nnspec("run", "--backend", f"nnspec.adapters.mutants:{mutant}", "--dtype", "float32", "--profile", "ci",
-                 "-k", keyword, "--report", str(tmp_path / "report"), cwd=tmp_path)
-    assert run.returncode == 1, run.stdout[-3000:] + run.stderr[-3000:]
-    report = json.loads((tmp_path / "report" / "report.json").read_text())
-    failed = [case for case in report["cases"] if case["outcome"] == "failed"]
-    assert len(failed) == len(tests) and all(case["primitive"] == optimizer for case in failed), report["cases"]
+    failed = failing_run("--backend", f"nnspec.adapters.mutants:{mutant}", "--dtype", "float32", "--profile", "ci",
+                         "-k", keyword)
+    assert len(failed) == len(tests) and all(case["primitive"] == optimizer for case in failed), failed
     message = failed[0]["message"]
     named = re.search(rf" float32 {optimizer} [a-z ]+: step (\d+): (\w+) is outside its error budget", message)
     assert named and named.group(2) in tensors, message

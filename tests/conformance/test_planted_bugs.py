@@ -6,10 +6,6 @@ Each case runs the real command line (`nnspec run`) in a subprocess on the relev
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-
 import pytest
 
 pytest.importorskip("torch")
@@ -26,34 +22,23 @@ MUTANTS = [
 ]
 
 
-def nnspec(*args: str, cwd) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "nnspec", *args], capture_output=True, text=True, cwd=cwd,
-                          timeout=600)
-
-
 @pytest.mark.parametrize(("mutant", "keyword", "primitive"), MUTANTS, ids=[m[0] for m in MUTANTS])
-def test_planted_bug_fails_with_a_replayable_message(tmp_path, mutant, keyword, primitive):
+def test_planted_bug_fails_with_a_replayable_message(tmp_path, nnspec_cli, failing_run, mutant, keyword, primitive):
     backend = f"nnspec.adapters.mutants:{mutant}"
-    run = nnspec("run", "--backend", backend, "--dtype", "float32", "--profile", "ci", "-k", keyword,
-                 "--report", str(tmp_path / "report"), cwd=tmp_path)
-    assert run.returncode == 1, run.stdout[-3000:] + run.stderr[-3000:]
-    report = json.loads((tmp_path / "report" / "report.json").read_text())
-    failed = [case for case in report["cases"] if case["outcome"] == "failed"]
-    assert failed, report["cases"]
-    case = failed[0]
+    case = failing_run("--backend", backend, "--dtype", "float32", "--profile", "ci", "-k", keyword)[0]
     message = case["message"]
     assert case["primitive"] == primitive and case["dtype"] == "float32"
     for fragment in (f" float32 {primitive} ", "inputs: ", "error/budget", "replay this case: nnspec replay "):
         assert fragment in message, message
-    replay = nnspec("replay", case["replay"].split()[-1], cwd=tmp_path)
+    replay = nnspec_cli("replay", case["replay"].split()[-1], cwd=tmp_path)
     assert replay.returncode == 1 and "FAIL" in replay.stdout, replay.stdout + replay.stderr
 
 
-def test_replayed_case_passes_on_the_correct_backend(tmp_path):
+def test_replayed_case_passes_on_the_correct_backend(tmp_path, nnspec_cli):
     """The same recorded input, replayed against unmodified torch, is within budget: the failure was the bug's."""
-    run = nnspec("run", "--backend", "nnspec.adapters.mutants:WeightGradientTransposed", "--dtype", "float32",
-                 "-k", "test_dense_backward", "--report", str(tmp_path / "r"), cwd=tmp_path)
+    run = nnspec_cli("run", "--backend", "nnspec.adapters.mutants:WeightGradientTransposed", "--dtype", "float32",
+                     "-k", "test_dense_backward", "--report", str(tmp_path / "r"), cwd=tmp_path)
     assert run.returncode == 1
     case_file = next((tmp_path / "r" / "failures").glob("*.json"))
-    replay = nnspec("replay", str(case_file), "--backend", "torch", cwd=tmp_path)
+    replay = nnspec_cli("replay", str(case_file), "--backend", "torch", cwd=tmp_path)
     assert replay.returncode == 0, replay.stdout + replay.stderr
