@@ -624,29 +624,36 @@ _LOSS_ARRAYS = {"mean_squared_error": "prediction", "binary_cross_entropy_with_l
                 "softmax_cross_entropy": "logits"}
 
 
-def _network_bound(layers, x, target, loss: str, loss_params: Mapping[str, object], fmt: dtypes.Format) -> dict:
+def _network_bound(layers, x, target, loss: str, loss_params: Mapping[str, object], fmt: dtypes.Format,
+                   masks=None) -> dict:
+    """The network's bounds in format ``fmt``. With ``masks`` (fixed dropout masks, one per layer or None), each
+    mask multiplied into a layer's activation output adds u |a m| (0 when m is a power of two) and carries the
+    error m |error|, forward and backward."""
     from nnspec.reference import catalogue, dense
 
+    u = fmt.unit_roundoff
     a, error_a, tape = x, np.zeros_like(x), []
-    for layer in layers:
+    for layer, mask in zip(layers, [None] * len(layers) if masks is None else masks):
         module, params = catalogue.get(layer.activation).module, dict(layer.activation_params)
         z = dense.forward(a, layer.weight, layer.bias)
-        arrays = {"x": a, "weight": layer.weight, "bias": layer.bias}
-        error_z = error_a @ np.abs(layer.weight) + _FORWARD["dense"](arrays, {}, fmt)
+        error_z = error_a @ np.abs(layer.weight) + _FORWARD["dense"]({"x": a, "weight": layer.weight,
+                                                                       "bias": layer.bias}, {}, fmt)
         slope = np.abs(module.backward(z, np.ones_like(z), **params))
-        act_name = "gelu" if layer.activation == "gelu" else layer.activation
-        tape.append((layer, a, error_a, z, error_z, params))
+        tape.append((layer, a, error_a, z, error_z, params, mask))
         a = module.forward(z, **params)
-        error_a = slope * error_z + _FORWARD[act_name]({"x": z}, params, fmt)
-    loss_module = catalogue.get(loss).module
+        error_a = slope * error_z + _FORWARD[layer.activation]({"x": z}, params, fmt)
+        if mask is not None:
+            a, error_a = a * mask, np.abs(mask) * error_a + u * np.abs(a * mask)
     reduction = loss_params.get("reduction", "mean")
     loss_arrays = {_LOSS_ARRAYS[loss]: a, "target": target}
-    grad = loss_module.backward(a, target, grad_output=1.0, **loss_params)
+    grad = catalogue.get(loss).module.backward(a, target, grad_output=1.0, **loss_params)
     error_loss = np.sum(np.abs(grad) * error_a) + _FORWARD[loss](loss_arrays, loss_params, fmt)
     error_grad = (_BACKWARD[loss](loss_arrays, np.asarray(1.0), loss_params, fmt)[_LOSS_ARRAYS[loss]]
                   + _loss_hessian_times(loss, a, target, error_a, reduction))
     weights, biases = [], []
-    for layer, a_in, error_in, z, error_z, params in reversed(tape):
+    for layer, a_in, error_in, z, error_z, params, mask in reversed(tape):
+        if mask is not None:
+            grad, error_grad = grad * mask, np.abs(mask) * error_grad + u * np.abs(grad * mask)
         module = catalogue.get(layer.activation).module
         slope = np.abs(module.backward(z, np.ones_like(z), **params))
         grad_z = module.backward(z, grad, **params)
@@ -800,48 +807,6 @@ def accumulated_mean(full: np.ndarray, parts: list[np.ndarray], values: list[np.
                                                                   dtypes.get("float64").unit_roundoff) * magnitude
 
 
-def _masked_network_bound(layers, masks, x, target, loss: str, loss_params: Mapping[str, object],
-                          fmt: dtypes.Format) -> dict:
-    """``_network_bound`` with a dropout mask multiplied into each layer's activation output: the product
-    adds u |a m| (0 when m is a power of two) and carries the error m |error|, forward and backward."""
-    from nnspec.reference import catalogue, dense
-
-    u = fmt.unit_roundoff
-    a, error_a, tape = x, np.zeros_like(x), []
-    for layer, mask in zip(layers, masks):
-        module, params = catalogue.get(layer.activation).module, dict(layer.activation_params)
-        z = dense.forward(a, layer.weight, layer.bias)
-        error_z = error_a @ np.abs(layer.weight) + _FORWARD["dense"]({"x": a, "weight": layer.weight,
-                                                                       "bias": layer.bias}, {}, fmt)
-        slope = np.abs(module.backward(z, np.ones_like(z), **params))
-        tape.append((layer, a, error_a, z, error_z, params, mask))
-        a = module.forward(z, **params)
-        error_a = slope * error_z + _FORWARD[layer.activation]({"x": z}, params, fmt)
-        if mask is not None:
-            a, error_a = a * mask, np.abs(mask) * error_a + u * np.abs(a * mask)
-    reduction = loss_params.get("reduction", "mean")
-    loss_arrays = {_LOSS_ARRAYS[loss]: a, "target": target}
-    grad = catalogue.get(loss).module.backward(a, target, grad_output=1.0, **loss_params)
-    error_loss = np.sum(np.abs(grad) * error_a) + _FORWARD[loss](loss_arrays, loss_params, fmt)
-    error_grad = (_BACKWARD[loss](loss_arrays, np.asarray(1.0), loss_params, fmt)[_LOSS_ARRAYS[loss]]
-                  + _loss_hessian_times(loss, a, target, error_a, reduction))
-    weights, biases = [], []
-    for layer, a_in, error_in, z, error_z, params, mask in reversed(tape):
-        if mask is not None:
-            grad, error_grad = grad * mask, np.abs(mask) * error_grad + u * np.abs(grad * mask)
-        module = catalogue.get(layer.activation).module
-        slope = np.abs(module.backward(z, np.ones_like(z), **params))
-        grad_z = module.backward(z, grad, **params)
-        error_grad_z = (_BACKWARD[layer.activation]({"x": z}, grad, params, fmt)["x"] + slope * error_grad
-                        + _second_derivative(layer.activation, z, params) * np.abs(grad) * error_z)
-        own = _BACKWARD["dense"]({"x": a_in, "weight": layer.weight, "bias": layer.bias}, grad_z, {}, fmt)
-        weights.insert(0, error_in.T @ np.abs(grad_z) + np.abs(a_in).T @ error_grad_z + own["weight"])
-        biases.insert(0, np.sum(error_grad_z, axis=0) + own.get("bias", 0.0))
-        grad = grad_z @ layer.weight.T
-        error_grad = error_grad_z @ np.abs(layer.weight).T + own["x"]
-    return {"loss": error_loss, "weights": weights, "biases": biases}
-
-
 def _sgd_first_step(param: np.ndarray, grad: np.ndarray, error: np.ndarray, hyper: Mapping[str, object],
                     u: float) -> np.ndarray:
     """Error of one SGD step from a fresh optimizer (the buffer starts at the gradient, dampening 0), given the
@@ -862,7 +827,7 @@ def training_step(layers, masks, x, target, loss: str, loss_params: Mapping[str,
     """Budgets of one training step (forward with fixed dropout masks, loss, backward, one SGD step from a
     fresh optimizer): the loss before the step, and every weight and bias after it.
 
-    The network's bound (``_masked_network_bound``, per format) gives each gradient's error; the step adds its
+    The network's bound (``_network_bound`` with the masks, per format) gives each gradient's error; the step adds its
     few roundings per element (``_sgd_first_step``). ``layers`` are float64 ``network.Layer`` values with the
     backend's conventions applied; ``hyper`` holds lr, momentum, nesterov, weight_decay (dampening 0).
     """
@@ -874,7 +839,7 @@ def training_step(layers, masks, x, target, loss: str, loss_params: Mapping[str,
     floor = UNDERFLOW_FLOOR * dtypes.get(dtype).tiny
     result = {"loss": floor, "weights": [floor] * len(layers), "biases": [floor] * len(layers)}
     for fmt in (dtypes.get(dtype), dtypes.get("float64")):
-        bound = _masked_network_bound(layers, masks, x, target, loss, loss_params, fmt)
+        bound = _network_bound(layers, x, target, loss, loss_params, fmt, masks)
         result["loss"] = result["loss"] + float(bound["loss"])
         for i, (layer, layer_grads) in enumerate(zip(layers, grads)):
             result["weights"][i] = result["weights"][i] + _sgd_first_step(
