@@ -63,11 +63,26 @@ def _arguments(optimizer: str, hyper: Mapping[str, object]) -> dict[str, object]
     return arguments
 
 
-class KerasOptimizersMixin:
-    """Optimizer methods of TensorFlowBackend. ``OPTIMIZER_CONVENTIONS`` is what capabilities() declares."""
+#: Precision facts (docs/spec/optimizers.md#precision), read from keras/src/optimizers/*.py ``update_step``:
+#: Adam, AdamW and Adamax form ``beta_1_power = ops.power(ops.cast(self.beta_1, dtype), local_step)`` (and
+#: beta_2's) in the variable's dtype; Nadam also casts beta_1, beta_2 and 0.96 before ``1 - beta`` and its
+#: momentum schedule. All four update their moments as ``m += (g - m) * (1 - beta)``. SGD, Adagrad, RMSprop and
+#: Adadelta use the Python hyperparameters directly (each coefficient rounded once): nothing to declare.
+_PRECISION = {
+    "adam": {"dtype_arithmetic": ("bias_correction",), "moment_update": "incremental"},
+    "adamw": {"dtype_arithmetic": ("bias_correction",), "moment_update": "incremental"},
+    "adamax": {"dtype_arithmetic": ("bias_correction",), "moment_update": "incremental"},
+    "nadam": {"dtype_arithmetic": ("bias_correction", "moment_weight", "schedule"), "moment_update": "incremental"},
+}
 
-    OPTIMIZER_CONVENTIONS = MappingProxyType({name: MappingProxyType(profiles.conventions("keras", name))
-                                              for name in _OPTIMIZERS})
+
+class KerasOptimizersMixin:
+    """Optimizer methods of TensorFlowBackend. ``OPTIMIZER_CONVENTIONS`` is what capabilities() declares: the
+    keras profile's conventions and Keras's precision facts."""
+
+    OPTIMIZER_CONVENTIONS = MappingProxyType({
+        name: MappingProxyType({**profiles.conventions("keras", name), **_PRECISION.get(name, {})})
+        for name in _OPTIMIZERS})
 
     def _keras_optimizer(self, optimizer: str, hyper: Mapping[str, object]):
         if optimizer not in _OPTIMIZERS:

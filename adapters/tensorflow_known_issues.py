@@ -131,6 +131,9 @@ KNOWN_ISSUES = (
     KnownIssue("tf-gelu-float32-constants", "network", "network", _network_gelu_float64,
                "a float64 network with a GELU layer inherits tf.nn.gelu's float32-rounded constants",
                f"{_FINDINGS}#tf-gelu-float32-constants"),
+    KnownIssue("tf-gelu-float32-constants", "training_step", "training", _network_gelu_float64,
+               "a float64 training step through a GELU layer inherits tf.nn.gelu's float32-rounded constants",
+               f"{_FINDINGS}#tf-gelu-float32-constants"),
     *(KnownIssue("keras-float64-hyperparameters-in-float32", name, "optimizer", _optimizer_cast(name),
                  "Keras casts Python-float hyperparameters with ops.cast = tf.cast, which converts them to float32 "
                  "first: in float64 the update uses them rounded to float32",

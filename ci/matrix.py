@@ -15,8 +15,8 @@ from pathlib import Path
 
 from nnspec.reference import catalogue
 
+_ORDER = ("sgd", "adagrad", "rmsprop", "adadelta", "adam", "adamw", "adamax", "nadam")
 _KIND_AREA = {"elementwise": "activations", "rowwise": "activations", "loss": "losses", "layer": "dense layers"}
-_OPTIMIZERS = {"sgd", "adagrad", "rmsprop", "adadelta", "adam", "adamw", "adamax", "nadam"}
 AREAS = ("activations", "losses", "dense layers", "network", "optimizers", "dropout", "early stopping",
          "training step", "other")
 
@@ -26,7 +26,7 @@ def area(primitive: str) -> str:
     names = {p.name: p for p in catalogue.PRIMITIVES}
     if primitive in names:
         return _KIND_AREA[names[primitive].kind]
-    if primitive.split(":")[0] in _OPTIMIZERS:
+    if primitive.split(":")[0] in _ORDER:
         return "optimizers"
     for key, label in (("network", "network"), ("dropout", "dropout"), ("early", "early stopping"),
                        ("training", "training step"), ("epoch", "training step")):
@@ -40,44 +40,98 @@ def _load(path: Path) -> dict:
     return json.loads(path.read_text())
 
 
-def render(reports: list[dict]) -> str:
-    lines = ["| backend | version | device | dtype | " + " | ".join(AREAS) + " |",
-             "|---|---|---|---|" + "---|" * len(AREAS)]
-    notes = []
-    for report in reports:
-        backend = report["environment"].get("backend", {})
-        counts: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
-        known = set()
-        for case in report["cases"]:
-            outcome = "failed" if case["outcome"] in ("failed", "error") else case["outcome"]
-            counts[(case["dtype"], area(case["primitive"]))][outcome] += 1
-            known.update(case.get("known_issues", []))
-        for dtype in sorted({d for d, _ in counts}, key=lambda d: ("float64", "float32", "float16").index(d)
-                            if d in ("float64", "float32", "float16") else 9):
+_FACTS = ("scalar_dtype", "dtype_arithmetic", "moment_update", "state_not_held")  # not conventions
+
+
+def _cell(counts: dict[str, int]) -> str:
+    if not counts:
+        return ""
+    if counts.get("failed"):
+        return f"**{counts['failed']} fail** / {counts.get('passed', 0)} pass"
+    if counts.get("passed"):
+        unsupported = f", {counts['unsupported']} unsup." if counts.get("unsupported") else ""
+        return f"{counts['passed']} pass{unsupported}"
+    return "unsupported"
+
+
+def _outcomes(report: dict) -> list[str]:
+    backend = report["environment"].get("backend", {})
+    counts: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for case in report["cases"]:
+        outcome = "failed" if case["outcome"] in ("failed", "error") else case["outcome"]
+        counts[(case["dtype"], area(case["primitive"]))][outcome] += 1
+    order = ("float64", "float32", "float16", "bfloat16")
+    rows = []
+    for dtype in sorted({d for d, _ in counts}, key=lambda d: order.index(d) if d in order else 9):
+        cells = [_cell(counts.get((dtype, name), {})) for name in AREAS]
+        rows.append(f"| {report['options']['backend']} | {backend.get('version', '?')} | "
+                    f"{backend.get('device_name', '?')} | {dtype} | " + " | ".join(cells) + " |")
+    return rows
+
+
+def _values(mapping: dict) -> str:
+    return "<br>".join(f"{k}={'+'.join(v) if isinstance(v, list) else v}" for k, v in mapping.items()) or "(spec)"
+
+
+def _side_by_side(reports: list[dict]) -> list[str]:
+    """One row per primitive or optimizer with a declared convention, one column per backend. A value in bold
+    differs from the spec's default (the reference backend's declaration, else none): that is a divergence,
+    named by its convention."""
+    names = [r["options"]["backend"] for r in reports]
+    declared = [r["environment"].get("declared", {}) for r in reports]
+    spec = next((d for r, d in zip(reports, declared) if r["options"]["backend"] == "reference"), {})
+    rows = ["| convention of | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
+    primitives = sorted({p for d in declared for p in d.get("conventions", {})})
+    optimizers = [o for o in _ORDER if any(o in d.get("optimizers", {}) for d in declared)]
+    for kind, items in (("conventions", primitives), ("optimizers", optimizers)):
+        for item in items:
+            default = spec.get(kind, {}).get(item, {})
             cells = []
-            for name in AREAS:
-                c = counts.get((dtype, name), {})
-                if not c:
-                    cells.append("")
-                elif c.get("failed"):
-                    cells.append(f"**{c['failed']} fail** / {c.get('passed', 0)} pass")
-                elif c.get("passed"):
-                    unsupported = f", {c['unsupported']} unsup." if c.get("unsupported") else ""
-                    cells.append(f"{c['passed']} pass{unsupported}")
-                else:
+            for d in declared:
+                if kind == "optimizers" and item not in d.get(kind, {}):
                     cells.append("unsupported")
-            lines.append(f"| {report['options']['backend']} | {backend.get('version', '?')} | "
-                         f"{backend.get('device_name', '?')} | {dtype} | " + " | ".join(cells) + " |")
-        declared = report["environment"].get("declared", {})
-        for primitive, convention in sorted(declared.get("conventions", {}).items()):
-            notes.append(f"- {report['options']['backend']}: {primitive} follows the named variant {convention}")
-        for optimizer, convention in sorted(declared.get("optimizers", {}).items()):
-            if convention:
-                notes.append(f"- {report['options']['backend']}: optimizer {optimizer} follows {convention}")
+                    continue
+                conventions = {k: v for k, v in d.get(kind, {}).get(item, {}).items() if k not in _FACTS}
+                shown = [f"{k}={v}" if default.get(k, object()) == v else f"**{k}={v}**"
+                         for k, v in sorted(conventions.items())]
+                cells.append("<br>".join(shown) or "(spec)")
+            rows.append(f"| {item} | " + " | ".join(cells) + " |")
+    return rows
+
+
+def render(reports: list[dict], command: str = "") -> str:
+    """The whole page: where each report came from, outcomes per area, conventions side by side, and the
+    precision facts and known issues that applied."""
+    lines = ["# Conformance matrix", "",
+             f"Generated by `{command or 'python3 ci/matrix.py'}` from these runs of `nnspec run`:", ""]
+    for report in reports:
+        backend, options = report["environment"].get("backend", {}), report["options"]
+        summary = ", ".join(f"{v} {k}" for k, v in sorted(report.get("summary", {}).items()))
+        lines.append(f"- {options['backend']} {backend.get('version', '?')} on {backend.get('device_name', '?')}, "
+                     f"profile `{options.get('profile')}`, {report.get('created', '?')}: {summary}")
+    lines += ["", "Each cell counts tests (each is many Hypothesis examples) per area: pass, **fail**, or unsupported "
+              "(not declared by the backend).", "",
+              "| backend | version | device | dtype | " + " | ".join(AREAS) + " |",
+              "|---|---|---|---|" + "---|" * len(AREAS)]
+    for report in reports:
+        lines += _outcomes(report)
+    lines += ["", "## Conventions, side by side", "",
+              "What each backend declares and `nnspec run` held it to (docs/spec/; `nnspec identify` confirms the "
+              "optimizer rows by running them). **Bold**: a value that differs from the spec's default (the reference "
+              "column), i.e. a divergence, named by its convention; (spec): none declared.", ""]
+    lines += _side_by_side(reports)
+    lines += ["", "## Precision facts, state not held, known issues", ""]
+    for report in reports:
+        name, declared = report["options"]["backend"], report["environment"].get("declared", {})
+        for optimizer, conventions in declared.get("optimizers", {}).items():
+            facts = {k: v for k, v in conventions.items() if k in _FACTS}
+            if facts:
+                lines.append(f"- {name}: {optimizer}: {_values(facts).replace('<br>', ', ')} "
+                             "(docs/spec/optimizers.md#precision)")
+        known = sorted({k for case in report["cases"] for k in case.get("known_issues", [])})
         if known:
-            notes.append(f"- {report['options']['backend']}: known issues excused: {', '.join(sorted(known))} "
-                         "(docs/findings.md)")
-    return "\n".join(lines + [""] + notes) + "\n"
+            lines.append(f"- {name}: known issues excused: {', '.join(known)} (docs/findings.md)")
+    return "\n".join(lines) + "\n"
 
 
 def main() -> int:
@@ -85,7 +139,8 @@ def main() -> int:
     parser.add_argument("reports", nargs="+", type=Path)
     parser.add_argument("--output", type=Path)
     args = parser.parse_args()
-    text = render([_load(p) for p in args.reports])
+    shown = " ".join(["python3 ci/matrix.py", *(str(p) for p in args.reports)])
+    text = render([_load(p) for p in args.reports], shown)
     if args.output:
         args.output.write_text(text)
     print(text)

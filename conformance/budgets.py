@@ -883,8 +883,15 @@ class _Tracked:
     def _lift(self, other) -> _Tracked:
         if isinstance(other, _Tracked):
             return other
-        value = np.float64(other)  # a Python coefficient, rounded once to the format
-        return _Tracked(value, self.u * np.abs(value), self.u, self.tiny)
+        return self.constant(other)
+
+    def constant(self, value) -> _Tracked:
+        """A Python number rounded once to this format (exact, with no error, when the format holds it: the 1
+        in 1 - beta, a learning rate of 0.5)."""
+        value = np.float64(value)
+        significand = np.ldexp(np.frexp(value)[0], round(-np.log2(self.u)))
+        exact = significand == np.round(significand)
+        return _Tracked(value, np.where(exact, 0.0, self.u * np.abs(value)), self.u, self.tiny)
 
     def _rounded(self, value, carried) -> _Tracked:
         return _Tracked(value, carried + self.u * np.abs(value) + self.tiny, self.u, self.tiny)
@@ -922,6 +929,15 @@ class _Tracked:
     def __rtruediv__(self, other):
         return self._lift(other) / self
 
+    def __pow__(self, exponent) -> _Tracked:
+        """x**t for a step count t > 0: the argument's error carried by t x**(t-1), and the power's own rounding
+        counted as max(1, t - 1) roundings: the bound of computing it by repeated multiplication, and no less than
+        a library pow within one ulp of the exact power of its argument (glibc's powf, Eigen's pow)."""
+        value = self.value ** exponent
+        carried = _nan_safe_product(self.error, exponent * np.abs(self.value) ** (exponent - 1))
+        return _Tracked(value, carried + max(1.0, exponent - 1) * self.u * np.abs(value) + self.tiny, self.u,
+                        self.tiny)
+
     def sqrt(self) -> _Tracked:
         root = np.sqrt(self.value)
         carried = np.where(root > 0, np.minimum(self.error / (2 * root), np.sqrt(self.error)), np.sqrt(self.error))
@@ -937,6 +953,28 @@ class _Tracked:
     def rounded_like(self, other: _Tracked) -> _Tracked:
         """The same number converted to ``other``'s format (a scalar coefficient applied to a tensor)."""
         return _Tracked(self.value, self.error + other.u * np.abs(self.value) + other.tiny, other.u, other.tiny)
+
+
+def _coefficient(p: _Tracked, h, group: str, beta: float):
+    """A hyperparameter such as beta as ``group``'s arithmetic uses it. In the spec's order it stays a Python
+    number: every coefficient derived from it (beta**t, 1 - beta**t, 1 - beta) is computed in double precision
+    and rounded once where it meets a tensor. Where the backend declares ``group`` in ``dtype_arithmetic``
+    (Keras), beta is first rounded to the parameter's format and the coefficients are computed in that format,
+    so 1 - beta**t carries the rounding of beta magnified by beta**t / (1 - beta**t)."""
+    return p.constant(beta) if group in h.get("dtype_arithmetic", ()) else beta
+
+
+def _sqrt(x):
+    return x.sqrt() if isinstance(x, _Tracked) else float(np.sqrt(x))
+
+
+def _moment(h, beta, old: _Tracked, new: _Tracked) -> _Tracked:
+    """beta * old + (1 - beta) * new, or old + (new - old) * (1 - beta) where the backend declares
+    ``moment_update: "incremental"`` (Keras): the same value, but its rounding is u |new - old| (1 - beta), which
+    exceeds the weighted sum's when the gradient drops far below the moment."""
+    if h.get("moment_update") == "incremental":
+        return old + (new - old) * (1 - beta)
+    return beta * old + (1 - beta) * new
 
 
 def _decayed(p, g, step_size, h):
@@ -1000,13 +1038,11 @@ def _adadelta_bound(p, g, s, h):
 
 
 def _adam_bound(p, g, s, h):
-    import math
-
     (beta1, beta2), t, lr, eps = h["betas"], s["step"] + 1, h["lr"], h["eps"]
     p, g = _decayed(p, g, lr, h)
-    new = {"exp_avg": beta1 * s["exp_avg"] + (1 - beta1) * g,
-           "exp_avg_sq": beta2 * s["exp_avg_sq"] + (1 - beta2) * (g * g)}
-    correction1, correction2 = 1 - beta1**t, 1 - beta2**t
+    moment1, moment2 = (_coefficient(p, h, "moment_weight", b) for b in (beta1, beta2))
+    new = {"exp_avg": _moment(h, moment1, s["exp_avg"], g), "exp_avg_sq": _moment(h, moment2, s["exp_avg_sq"], g * g)}
+    correction1, correction2 = (1 - _coefficient(p, h, "bias_correction", b) ** t for b in (beta1, beta2))
     v = new["exp_avg_sq"]
     if h["amsgrad"] and h["amsgrad_max_of"] == "raw_v":
         v = new["max_exp_avg_sq"] = s["max_exp_avg_sq"].maximum(v)
@@ -1014,39 +1050,42 @@ def _adam_bound(p, g, s, h):
         v = new["max_exp_avg_sq"] = s["max_exp_avg_sq"].maximum(v / correction2)
         correction2 = 1.0
     if h["eps_placement"] == "outside_sqrt":
-        denom = v.sqrt() / math.sqrt(correction2) + eps
+        denom = v.sqrt() / _sqrt(correction2) + eps
     elif h["eps_placement"] == "inside_sqrt":
         denom = (v / correction2 + eps).sqrt()
     else:
-        return p - lr * math.sqrt(correction2) / correction1 * new["exp_avg"] / (v.sqrt() + eps), new
+        return p - lr * _sqrt(correction2) / correction1 * new["exp_avg"] / (v.sqrt() + eps), new
     return p - lr / correction1 * new["exp_avg"] / denom, new
 
 
 def _adamax_bound(p, g, s, h):
     (beta1, beta2), t, eps = h["betas"], s["step"] + 1, h["eps"]
     p, g = _decayed(p, g, h["lr"], h)
-    exp_avg = beta1 * s["exp_avg"] + (1 - beta1) * g
+    exp_avg = _moment(h, _coefficient(p, h, "moment_weight", beta1), s["exp_avg"], g)
     if h["eps_placement"] == "in_max":
         exp_inf = (beta2 * s["exp_inf"]).maximum(g.abs() + eps)
         denom = exp_inf
     else:
         exp_inf = (beta2 * s["exp_inf"]).maximum(g.abs())
         denom = exp_inf + eps
-    return p - h["lr"] / (1 - beta1**t) * exp_avg / denom, {"exp_avg": exp_avg, "exp_inf": exp_inf}
+    correction1 = 1 - _coefficient(p, h, "bias_correction", beta1) ** t
+    return p - h["lr"] / correction1 * exp_avg / denom, {"exp_avg": exp_avg, "exp_inf": exp_inf}
 
 
 def _nadam_bound(p, g, s, h):
     (beta1, beta2), t, lr = h["betas"], s["step"] + 1, h["lr"]
     p, g = _decayed(p, g, lr, h)
     if h["momentum_schedule"] == "dozat":
-        mu = beta1 * (1 - 0.5 * 0.96 ** (t * h["momentum_decay"]))
-        mu_next = beta1 * (1 - 0.5 * 0.96 ** ((t + 1) * h["momentum_decay"]))
+        b1, decay = _coefficient(p, h, "schedule", beta1), _coefficient(p, h, "schedule", 0.96)
+        mu = b1 * (1 - 0.5 * decay ** (t * h["momentum_decay"]))
+        mu_next = b1 * (1 - 0.5 * decay ** ((t + 1) * h["momentum_decay"]))
     else:
         mu = mu_next = beta1
     product = s["mu_product"] * mu  # in the scalar's own format (its u)
-    exp_avg = beta1 * s["exp_avg"] + (1 - beta1) * g
-    exp_avg_sq = beta2 * s["exp_avg_sq"] + (1 - beta2) * (g * g)
-    denom = (exp_avg_sq / (1 - beta2**t)).sqrt() + h["eps"]
+    moment1, moment2 = (_coefficient(p, h, "moment_weight", b) for b in (beta1, beta2))
+    exp_avg = _moment(h, moment1, s["exp_avg"], g)
+    exp_avg_sq = _moment(h, moment2, s["exp_avg_sq"], g * g)
+    denom = (exp_avg_sq / (1 - _coefficient(p, h, "bias_correction", beta2) ** t)).sqrt() + h["eps"]
     first = (lr * (1 - mu) / (1 - product)).rounded_like(p)  # the coefficient, converted to the param's format
     second = (lr * mu_next / (1 - product * mu_next)).rounded_like(p)
     p = p - first * g / denom
@@ -1088,7 +1127,7 @@ def _optimizer_run(optimizer, h, param, grads, state, fmt: dtypes.Format,
 
 
 def optimizer_steps(optimizer: str, keywords: Mapping[str, object], param: np.ndarray, grads, state,
-                    dtype: str, scalar_dtype: str | None = None) -> list[dict[str, np.ndarray]]:
+                    dtype: str, precision: Mapping[str, object] | None = None) -> list[dict[str, np.ndarray]]:
     """Budgets for the parameter and every state array after each of ``len(grads)`` steps taken from ``state``.
 
     One gradient from the reference's state is the per-step check; several gradients from ``init``'s state are a
@@ -1099,14 +1138,31 @@ def optimizer_steps(optimizer: str, keywords: Mapping[str, object], param: np.nd
         optimizer: a module of ``nnspec.reference.optimizers``.
         keywords: the hyperparameters and the convention keywords the reference is evaluated with.
         param, grads, state: float64 values exact in ``dtype``; ``state`` a reference State (or its dict).
-        dtype: the dtype under test. scalar_dtype: the format of the backend's scalar state (NAdam's
-            ``mu_product``) when it is coarser than ``dtype`` (PyTorch: float32 also for float64 parameters).
+        dtype: the dtype under test.
+        precision: the backend's declared precision facts (docs/spec/optimizers.md#precision): ``scalar_dtype``,
+            the format of its scalar state (NAdam's ``mu_product``) when coarser than ``dtype`` (PyTorch: float32
+            also for float64 parameters); ``dtype_arithmetic``, the coefficient groups ("bias_correction",
+            "moment_weight", "schedule") it computes in ``dtype`` from rounded hyperparameters; ``moment_update``
+            "incremental" for m + (g - m)(1 - beta).
 
     Returns:
         One dict per step: ``"param"`` and each state field (``mu_product`` 0-d) -> budget array.
     """
+    precision = dict(precision or {})
+    unknown = set(precision) - {"scalar_dtype", "dtype_arithmetic", "moment_update"}
+    if unknown:
+        raise ValueError(f"precision: unknown facts {sorted(unknown)}; expected scalar_dtype, dtype_arithmetic, "
+                         "moment_update")
+    groups = set(precision.get("dtype_arithmetic", ())) - {"bias_correction", "moment_weight", "schedule"}
+    if groups:
+        raise ValueError(f"precision: dtype_arithmetic groups {sorted(groups)} are not bias_correction, "
+                         "moment_weight or schedule")
+    if precision.get("moment_update", "weighted_sum") not in ("weighted_sum", "incremental"):
+        raise ValueError(f"precision: moment_update must be 'weighted_sum' or 'incremental', "
+                         f"got {precision['moment_update']!r}")
     with np.errstate(all="ignore"):
-        h = _optimizer_keywords(optimizer, keywords)
+        scalar_dtype = precision.pop("scalar_dtype", None)
+        h = {**_optimizer_keywords(optimizer, keywords), **precision}
         fmt, f64 = dtypes.get(dtype), dtypes.get("float64")
         scalar = dtypes.get(scalar_dtype) if scalar_dtype else fmt
         scalar = scalar if scalar.unit_roundoff > fmt.unit_roundoff else fmt

@@ -79,9 +79,9 @@ def candidates(optimizer: str) -> list[dict[str, object]]:
 
 
 def _worst(observed: Sequence, optimizer: str, probes: Sequence, variant: Mapping[str, object], dtype: str,
-           scalar_dtype: str | None) -> float:
+           facts: Mapping[str, object]) -> float:
     worst = 0.0
-    variant = {**variant, "scalar_dtype": scalar_dtype} if scalar_dtype else variant
+    variant = {**variant, **facts}
     for trajectory, (hyper, param, grads) in zip(observed, probes):
         try:
             comparisons = optimizer_checks.compare_trajectory(trajectory, optimizer, hyper, param, grads, dtype,
@@ -94,8 +94,9 @@ def _worst(observed: Sequence, optimizer: str, probes: Sequence, variant: Mappin
 
 def _fingerprint(backend: Backend, optimizer: str, dtype: str) -> Fingerprint:
     declared = backend.capabilities().optimizers.get(optimizer)
-    scalar_dtype = None if declared is None else declared.get("scalar_dtype")  # a precision, not a convention
-    declared = None if declared is None else {k: v for k, v in declared.items() if k != "scalar_dtype"}
+    # precision facts and state_not_held are facts about the framework, not conventions: every candidate gets them
+    facts = {} if declared is None else {k: v for k, v in declared.items() if k in optimizer_checks.NOT_REFERENCE}
+    declared = None if declared is None else {k: v for k, v in declared.items() if k not in facts}
     probes, observed, notes = [], [], []
     for hyper, param, grads in discriminating_cases(optimizer, dtype):
         try:  # a probe with a feature the framework lacks (dampening, lr_decay) is skipped
@@ -105,7 +106,7 @@ def _fingerprint(backend: Backend, optimizer: str, dtype: str) -> Fingerprint:
             notes.append(str(error))
     if not probes:
         return Fingerprint(optimizer, "unsupported", declared=declared, note="; ".join(notes))
-    ratios = [(_worst(observed, optimizer, probes, variant, dtype, scalar_dtype), variant)
+    ratios = [(_worst(observed, optimizer, probes, variant, dtype, facts), variant)
               for variant in candidates(optimizer)]
     matches = [variant for ratio, variant in ratios if ratio <= 1.0]
     status = {0: "no match", 1: "identified"}.get(len(matches), "ambiguous")
@@ -121,9 +122,9 @@ def identify(backend: Backend, dtype: str = "float32",
              optimizers: Sequence[str] = profiles.OPTIMIZERS) -> list[Fingerprint]:
     """Fingerprint each optimizer of ``backend`` by running its trajectories on the discriminating probes.
 
-    float32 by default: the question is which formula, not how precise. A declared ``scalar_dtype`` (PyTorch's
-    NAdam keeps ``mu_product`` in float32 also for float64 parameters) is a precision fact, not a convention, and
-    is applied to every candidate's budget.
+    float32 by default: the question is which formula, not how precise. Declared precision facts (PyTorch's NAdam
+    keeps ``mu_product`` in float32 also for float64 parameters; Keras computes bias corrections in the tensor's
+    dtype) and ``state_not_held`` are facts about the framework, not conventions, and apply to every candidate.
     """
     return [_fingerprint(backend, optimizer, dtype) for optimizer in optimizers]
 

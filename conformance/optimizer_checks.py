@@ -26,13 +26,15 @@ from nnspec.adapters.base import Backend
 from nnspec.conformance import budgets
 from nnspec.conformance.budgets import Comparison
 
-__all__ = ["require", "declared", "reference_keywords", "steps", "trajectory", "compare_trajectory", "case",
-           "run_case", "SPEC"]
+__all__ = ["require", "declared", "precision", "reference_keywords", "steps", "trajectory", "compare_trajectory",
+           "case", "run_case", "SPEC", "PRECISION", "NOT_REFERENCE"]
 
 SPEC = "docs/spec/optimizers.md#conformance"
-# Declared facts that are not reference keywords: a precision (``scalar_dtype``), and state fields the framework
-# does not hold because its representation derives them (``state_not_held``: optax's NAdam has no mu_product).
-_NOT_REFERENCE = ("scalar_dtype", "state_not_held")
+# Declared facts that are not reference keywords (docs/spec/optimizers.md#precision): precisions (the formula is
+# the reference's, its rounding the framework's), and state fields the framework does not hold because its
+# representation derives them (``state_not_held``: optax's NAdam has no mu_product).
+PRECISION = ("scalar_dtype", "dtype_arithmetic", "moment_update")
+NOT_REFERENCE = (*PRECISION, "state_not_held")
 
 
 def require(checker, optimizer: str, prop: str) -> None:
@@ -55,15 +57,21 @@ def module(optimizer: str):
 
 
 def declared(backend: Backend, optimizer: str) -> dict[str, object]:
-    """What the backend declares for ``optimizer``: convention keywords, plus ``scalar_dtype`` if any."""
+    """What the backend declares for ``optimizer``: convention keywords, plus precision facts and
+    ``state_not_held`` if any."""
     return dict(backend.capabilities().optimizers.get(optimizer, {}))
+
+
+def precision(conventions: Mapping[str, object]) -> dict[str, object]:
+    """The precision facts among a declaration (what ``budgets.optimizer_steps`` takes as ``precision``)."""
+    return {k: v for k, v in conventions.items() if k in PRECISION}
 
 
 def reference_keywords(optimizer: str, hyper: Mapping[str, object], conventions: Mapping[str, object]) -> dict:
     """The keywords the reference step is evaluated with: the hyperparameters and the convention keywords it
     accepts (``betas`` as a tuple)."""
     accepted = inspect.signature(module(optimizer).step).parameters
-    keywords = {**hyper, **{k: v for k, v in conventions.items() if k not in _NOT_REFERENCE}}
+    keywords = {**hyper, **{k: v for k, v in conventions.items() if k not in NOT_REFERENCE}}
     keywords = {k: v for k, v in keywords.items() if k in accepted}
     if "betas" in keywords:
         keywords["betas"] = tuple(keywords["betas"])
@@ -113,7 +121,7 @@ def steps(backend: Backend, optimizer: str, hyper: Mapping[str, object], param: 
         observed = backend.optimizer_step(optimizer, dict(hyper), param64, grad,
                                           None if index == 1 else given, dtype)
         budget = budgets.optimizer_steps(optimizer, keywords, param64, [grad], given, dtype,
-                                         conventions.get("scalar_dtype"))[0]
+                                         precision(conventions))[0]
         result.update(_compare_step(index, observed, (expected_param, expected_state._asdict()), budget,
                                     not_held=tuple(conventions.get("state_not_held", ()))))
         if any(not c.ok for c in result.values()):
@@ -139,7 +147,7 @@ def compare_trajectory(observed, optimizer: str, hyper: Mapping[str, object], pa
     ref = module(optimizer)
     param64, state = np.asarray(param, dtype=np.float64), ref.init(np.asarray(param, dtype=np.float64), **keywords)
     step_budgets = budgets.optimizer_steps(optimizer, keywords, param64, grads, state, dtype,
-                                           conventions.get("scalar_dtype"))
+                                           precision(conventions))
     result: dict[str, Comparison] = {}
     for index, (grad, obs, budget) in enumerate(zip(grads, observed, step_budgets), 1):
         param64, state = ref.step(param64, grad, state, **keywords)

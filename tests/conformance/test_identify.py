@@ -1,0 +1,39 @@
+"""`nnspec identify` (conformance/identify.py): it finds each framework's documented conventions by running them,
+confirms the declarations (precision facts included), and refutes a wrong one.
+
+Spec: docs/spec/optimizers.md#identify
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from nnspec.adapters import load_backend
+from nnspec.conformance import identify
+from nnspec.reference.optimizers import profiles
+
+# The framework each backend wraps, and the profile (docs/spec/optimizers.md) it must be found to follow. JAX's
+# SGD and AdamW are "ambiguous" by design: optax lacks the features (dampening, AdamW's AMSGrad) whose probes
+# would tell its variants apart, and the variants left agree on what optax can do.
+FRAMEWORKS = [("torch", "torch", "pytorch", ()), ("jax", "optax", "optax", ("sgd", "adamw")),
+              ("tensorflow", "keras", "keras", ())]
+
+
+@pytest.mark.parametrize(("backend", "module", "profile", "ambiguous"), FRAMEWORKS, ids=[f[0] for f in FRAMEWORKS])
+def test_identify_finds_the_frameworks_profile_and_confirms_its_declaration(backend, module, profile, ambiguous):
+    pytest.importorskip(module)
+    found = {f.optimizer: f for f in identify.identify(load_backend(backend))}
+    assert set(found) == set(profiles.OPTIMIZERS)
+    for name, fingerprint in found.items():
+        expected = "ambiguous" if name in ambiguous else "identified"
+        assert fingerprint.status == expected, (name, fingerprint)
+        assert profile in fingerprint.profiles and fingerprint.agrees, (name, fingerprint)
+
+
+def test_identify_refutes_a_wrong_declaration():
+    """The planted Adagrad with eps inside the root still declares PyTorch's outside placement."""
+    pytest.importorskip("torch")
+    (fingerprint,) = identify.identify(load_backend("nnspec.adapters.mutants:AdagradEpsInsideSqrt"),
+                                       optimizers=("adagrad",))
+    assert fingerprint.status == "identified" and fingerprint.agrees is False, fingerprint
+    assert [m["eps_placement"] for m in fingerprint.matches] == ["inside_sqrt"], fingerprint
