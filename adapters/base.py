@@ -66,7 +66,8 @@ class KnownIssue:
         primitive: the catalogue name.
         kind: ``"forward"`` or ``"vjp"``.
         where: ``(arrays, params, dtype) -> bool array`` broadcastable to the checked output (forward) or to
-            each input gradient (vjp): the inputs for which the bug shows.
+            each input gradient (vjp): the inputs for which the bug shows. For a vjp, ``arrays`` also holds
+            ``grad_output``, so a bug that needs a large upstream gradient is excused only where it has one.
         reason: one sentence: what the framework does and what the spec says.
         link: where the finding is written up (docs/findings.md#...) and the upstream issue.
     """

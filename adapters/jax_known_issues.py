@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from nnspec.adapters.base import KnownIssue
-from nnspec.adapters.known_issue_rules import LOSSES, mean_overflows
+from nnspec.adapters.known_issue_rules import LOSSES, gelu_grad_overflows, mean_overflows
 from nnspec.reference.activations import log_softmax
 
 __all__ = ["KNOWN_ISSUES"]
@@ -31,15 +31,6 @@ def _leaky_relu_at_zero(arrays, params, dtype):
 
 def _minus_infinity(arrays, params, dtype):
     return arrays["x"] == -np.inf
-
-
-def _square_overflows(arrays, params, dtype):
-    """x * x overflows in dtype (infinities included): exp(-x**2 / 2) is 0 there, and JAX's exact-GELU VJP
-    multiplies it by g * x / 2, NaN once that overflows. ``where`` cannot see g, so every x that overflows with
-    a g no larger than itself is excused."""
-    with np.errstate(over="ignore"):
-        x = _in_dtype(arrays["x"], dtype)
-        return np.isinf(x * x)
 
 
 def _cube_derivative_overflows(arrays, params, dtype):
@@ -91,9 +82,10 @@ KNOWN_ISSUES = (
     KnownIssue("jax-gelu-at-minus-infinity", "gelu_tanh", "forward", _minus_infinity,
                "jax.nn.gelu(-inf, approximate=True) is NaN (x * 0.5 * (1 + tanh(-inf)) = -inf * 0); spec: the limit 0",
                f"{_FINDINGS}#jax-gelu-at-minus-infinity"),
-    KnownIssue("jax-gelu-grad-overflow", "gelu", "vjp", _square_overflows,
-               "the VJP of jax.nn.gelu is NaN at +-inf, and wherever g * x / 2 overflows (it multiplies that by "
-               "exp(-x**2 / 2) = 0); spec: g for x -> +inf, 0 for x -> -inf", f"{_FINDINGS}#jax-gelu-grad-overflow"),
+    KnownIssue("jax-gelu-grad-overflow", "gelu", "vjp", gelu_grad_overflows,
+               "the VJP of jax.nn.gelu is NaN at +-inf, and wherever g * x / sqrt(pi) overflows (it multiplies "
+               "that by exp(-x**2 / 2) = 0); spec: g for x -> +inf, 0 for x -> -inf",
+               f"{_FINDINGS}#jax-gelu-grad-overflow"),
     KnownIssue("jax-gelu-tanh-grad-overflow", "gelu_tanh", "vjp", _cube_derivative_overflows,
                "the VJP of jax.nn.gelu(approximate=True) is NaN once 3 * x**2 overflows (|x| >= sqrt(max / 3)); "
                "spec: g for x -> +inf, 0 for x -> -inf", f"{_FINDINGS}#jax-gelu-grad-overflow"),

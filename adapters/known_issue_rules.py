@@ -7,7 +7,7 @@ import numpy as np
 from nnspec.conformance import dtypes
 from nnspec.reference import catalogue
 
-__all__ = ["LOSSES", "mean_overflows"]
+__all__ = ["LOSSES", "mean_overflows", "gelu_grad_overflows"]
 
 LOSSES = ("mean_squared_error", "binary_cross_entropy", "binary_cross_entropy_with_logits",
           "softmax_cross_entropy", "softmax_cross_entropy_probs")
@@ -25,3 +25,20 @@ def mean_overflows(primitive: str):
         return np.asarray(total > dtypes.get(dtype).max)
 
     return where
+
+
+#: jax.nn.gelu's and tf.nn.gelu's exact-GELU gradient multiply g * x by exp(-x**2 / 2) (= 0 for large |x|) after
+#: scaling it by 1/sqrt(pi) (0.5 * 2/sqrt(pi)); measured on both, float32 x = max/2: finite for |g x| up to
+#: 1.7724537 max, NaN from 1.7724539 max, i.e. from sqrt(pi) * max. The margin 4u covers the rounding of the
+#: two or three products before the overflow.
+GELU_GRAD_OVERFLOW_AT = float(np.sqrt(np.pi))
+
+
+def gelu_grad_overflows(arrays, params, dtype):
+    """``where`` for the exact-GELU VJP that is NaN at x = +-inf and wherever its intermediate g x / sqrt(pi)
+    overflows (spec: g for x -> +inf, 0 for x -> -inf). Needs ``grad_output`` (vjp checks pass it)."""
+    fmt = dtypes.get(dtype)
+    x, g = np.asarray(arrays["x"], dtype=np.float64), np.asarray(arrays["grad_output"], dtype=np.float64)
+    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):  # g x itself overflows float64 there
+        overflow = np.abs(g) >= GELU_GRAD_OVERFLOW_AT * (1 - 4 * fmt.unit_roundoff) * (fmt.max / np.abs(x))
+    return np.isinf(x) | overflow

@@ -11,15 +11,12 @@ from __future__ import annotations
 import numpy as np
 
 from nnspec.adapters.base import KnownIssue
-from nnspec.adapters.known_issue_rules import LOSSES, mean_overflows
+from nnspec.adapters.known_issue_rules import LOSSES, gelu_grad_overflows, mean_overflows
 from nnspec.conformance import dtypes
 from nnspec.reference.optimizers import profiles
 
 __all__ = ["KNOWN_ISSUES"]
 
-#: The largest |grad_output| the suite draws for activations (nnspec.conformance.strategies.activations
-#: grad_outputs); ``where`` does not see grad_output, so an overflow of g * x is excused for every g up to it.
-_LARGEST_UPSTREAM = 8.0
 
 
 def _per_output(mask: np.ndarray, params) -> np.ndarray:
@@ -44,10 +41,6 @@ def _minus_infinity(arrays, params, dtype):
 
 def _infinite(arrays, params, dtype):
     return np.isinf(arrays["x"])
-
-
-def _gelu_grad_overflow(arrays, params, dtype):
-    return np.abs(arrays["x"]) > dtypes.get(dtype).max / _LARGEST_UPSTREAM  # g * x overflows inside the backward
 
 
 def _gelu_tanh_grad_overflow(arrays, params, dtype):
@@ -108,9 +101,9 @@ KNOWN_ISSUES = (
                "gelu(-inf, approximate=True) is NaN (spec: the limit 0)", f"{_FINDINGS}#tf-gelu-at-infinity"),
     KnownIssue("tf-gelu-at-infinity", "gelu", "vjp", _infinite,
                "the GELU derivative at +-inf is NaN (spec: the limits 1 and 0)", f"{_FINDINGS}#tf-gelu-at-infinity"),
-    KnownIssue("tf-gelu-grad-overflow", "gelu", "vjp", _gelu_grad_overflow,
-               "the GELU derivative is NaN once grad_output * x overflows (an inf times exp(-x^2/2) = 0); spec: "
-               "grad_output for x -> +inf, 0 for x -> -inf", f"{_FINDINGS}#tf-gelu-grad-overflow"),
+    KnownIssue("tf-gelu-grad-overflow", "gelu", "vjp", gelu_grad_overflows,
+               "the GELU derivative is NaN once grad_output * x / sqrt(pi) overflows (an inf times exp(-x^2/2) "
+               "= 0); spec: grad_output for x -> +inf, 0 for x -> -inf", f"{_FINDINGS}#tf-gelu-grad-overflow"),
     KnownIssue("tf-gelu-grad-overflow", "gelu_tanh", "vjp", _gelu_tanh_grad_overflow,
                "the tanh-GELU derivative is NaN once x*x overflows (|x| >= sqrt(max)); spec: 1 for x -> +inf, "
                "0 for x -> -inf", f"{_FINDINGS}#tf-gelu-grad-overflow"),

@@ -70,7 +70,8 @@ def vjp(backend: Backend, primitive: str, arrays: Mapping[str, np.ndarray], para
     else:
         expected = {k: v for k, v in expected._asdict().items() if v is not None}
     budget = budgets.backward(primitive, arrays, grad_output, ref_params, dtype)
-    excused, ids = _excuses(backend, primitive, "vjp", arrays, {**entry.params, **params}, dtype)
+    excused, ids = _excuses(backend, primitive, "vjp", {**arrays, "grad_output": grad_output},
+                            {**entry.params, **params}, dtype)
     result = {}
     for name, value in expected.items():
         if name not in observed:
@@ -92,7 +93,7 @@ def vjp_oracle(backend: Backend, primitive: str, x: np.ndarray, dtype: str) -> C
     oracle_name = "gelu_tanh" if params.get("approximate") == "tanh" else primitive
     exact = oracle.derivatives(oracle_name, x, **{k: v for k, v in params.items() if k != "approximate"})
     budget = budgets.backward(primitive, {"x": x}, ones, params, dtype)["x"]
-    excused, ids = _excuses(backend, primitive, "vjp", {"x": x}, dict(entry.params), dtype)
+    excused, ids = _excuses(backend, primitive, "vjp", {"x": x, "grad_output": ones}, dict(entry.params), dtype)
     return budgets.compare(observed, exact, budget, excused, ids)
 
 
