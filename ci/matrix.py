@@ -109,6 +109,7 @@ def render(reports: list[dict], command: str = "") -> str:
         summary = ", ".join(f"{v} {k}" for k, v in sorted(report.get("summary", {}).items()))
         lines.append(f"- {options['backend']} {backend.get('version', '?')} on {backend.get('device_name', '?')}, "
                      f"profile `{options.get('profile')}`, {report.get('created', '?')}: {summary}")
+    lines += ["", "Runs on GPUs (torch CUDA, JAX on an H200) are reported in [gpu.md](gpu.md)."]
     lines += ["", "Each cell counts tests (each is many Hypothesis examples) per area: pass, **fail**, or unsupported "
               "(not declared by the backend).", "",
               "| backend | version | device | dtype | " + " | ".join(AREAS) + " |",
