@@ -99,7 +99,7 @@ class TorchBackend(TorchOptimizersMixin, TorchTrainingMixin, Backend):
         self._device = torch.device(device)
 
     def capabilities(self) -> Capabilities:
-        dtypes = ("float64", "float32") if self.device != "mps" else ("float32",)
+        dtypes = ("float64", "float32", "float16", "bfloat16") if self.device != "mps" else ("float32",)
         return Capabilities(primitives=frozenset(self.ops), dtypes=dtypes, devices=(self.device,),
                             conventions={**CONVENTIONS, **self.TRAINING_CONVENTIONS},
                             features=frozenset({"network"}) | self.TRAINING_FEATURES,

@@ -32,6 +32,11 @@ def _gelu_tanh_grad_overflow(arrays, params, dtype):
     return np.abs(arrays["x"]) >= np.sqrt(dtypes.get(dtype).max)  # x * x overflows inside the derivative
 
 
+def _bce_grad_float16_floor(arrays, params, dtype):
+    p = arrays["probability"]
+    return (dtype == "float16") & ((p == 0) | (p == 1))  # p (1 - p) = 0 meets a floor that is 0 in float16
+
+
 def _bce_logits_infinite(arrays, params, dtype):
     return _per_output(np.isinf(arrays["logits"]), params)
 
@@ -60,6 +65,11 @@ KNOWN_ISSUES = tuple(
     KnownIssue("torch-gelu-tanh-grad-overflow", "gelu_tanh", "vjp", _gelu_tanh_grad_overflow,
                "the tanh-GELU derivative is NaN once x*x overflows (|x| >= sqrt(max)); spec: 1 for x -> +inf, "
                "0 for x -> -inf", "docs/findings.md#torch-gelu-tanh-grad-overflow"),
+    KnownIssue("torch-bce-grad-float16-floor", "binary_cross_entropy", "vjp", _bce_grad_float16_floor,
+               "in float16 the BCE gradient is NaN at p = 0 and p = 1: the floor EPSILON = 1e-12 of "
+               "max(p (1 - p), EPSILON) is converted to float16, where it is 0, so the gradient is 0/0 (spec: "
+               "(p - y) / max(p (1 - p), 1e-12), e.g. 0 at p = y); bfloat16 and float32 hold 1e-12",
+               "docs/findings.md#torch-bce-grad-float16-floor"),
     KnownIssue("torch-bce-logits-infinite", "binary_cross_entropy_with_logits", "forward", _bce_logits_infinite,
                "binary_cross_entropy_with_logits is NaN at logits +inf (target 1: spec 0; target 0 or soft: +inf) "
                "and at -inf with target 1 (spec +inf)",

@@ -24,7 +24,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--backend", default="reference",
                      help="reference (default), torch, module:Class, or an nnspec.backends entry point")
     run.add_argument("--device", default="cpu", help="cpu (default), cuda, mps, ...")
-    run.add_argument("--dtype", default="float64,float32", help="comma-separated dtypes (default float64,float32)")
+    run.add_argument("--dtype", default="declared",
+                     help="comma-separated dtypes, or 'declared' (default): every dtype the backend declares")
     run.add_argument("--profile", choices=PROFILES, default="ci", help="Hypothesis profile (default ci)")
     run.add_argument("--report", metavar="DIR", help="write DIR/report.json and failing cases to DIR/failures")
     run.add_argument("--backend-option", action="append", default=[], metavar="KEY=VALUE",

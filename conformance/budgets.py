@@ -540,10 +540,14 @@ class Comparison:
 
 
 def compare(observed: np.ndarray, expected: np.ndarray, budget: np.ndarray,
-            excused: np.ndarray | None = None, excused_by: tuple[str, ...] = ()) -> Comparison:
+            excused: np.ndarray | None = None, excused_by: tuple[str, ...] = (),
+            overflow: float | None = None) -> Comparison:
     """Compare elementwise. NaN matches NaN and an infinity matches the same infinity, exactly; a finite
     expected value must be met within its budget. Elements where ``excused`` is true (a backend's known
     issues, ``excused_by``) are not judged; if any of them mismatched, the comparison names the issues.
+    With ``overflow`` (the dtype's ``Format.overflow``), an infinity of the expected value's sign also meets a
+    finite expected value whose budget reaches the overflow threshold: a result that may round to infinity
+    (a float16 sum of 65520 is inf when correctly rounded).
 
     Example:
         >>> compare(np.array([1.0, 2.0]), np.array([1.0, 2.5]), np.array([1.0, 1.0])).ratio
@@ -557,6 +561,10 @@ def compare(observed: np.ndarray, expected: np.ndarray, budget: np.ndarray,
                              expected.shape)  # a NaN budget (from an infinite input) demands the exact value
     both_nan = np.isnan(observed) & np.isnan(expected)
     same_inf = np.isinf(expected) & (observed == expected)
+    if overflow is not None:
+        with np.errstate(invalid="ignore"):
+            may_overflow = np.isfinite(expected) & (np.abs(expected) + budget >= overflow)
+        same_inf |= may_overflow & np.isinf(observed) & (np.sign(observed) == np.sign(expected))
     with np.errstate(invalid="ignore", divide="ignore"):
         error = np.where(both_nan | same_inf, 0.0, np.abs(observed - expected))
         error = np.where(np.isnan(error), np.inf, error)

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from nnspec.adapters.base import Backend
-from nnspec.conformance import budgets
+from nnspec.conformance import budgets, dtypes
 from nnspec.conformance.budgets import Comparison
 from nnspec.reference import catalogue
 
@@ -54,7 +54,8 @@ def forward(backend: Backend, primitive: str, arrays: Mapping[str, np.ndarray], 
     ref_params = reference_params(backend, primitive, params)
     expected = entry.module.forward(**arrays, **_accepted(entry.module.forward, ref_params))
     excused, ids = _excuses(backend, primitive, "forward", arrays, {**entry.params, **params}, dtype)
-    return budgets.compare(observed, expected, budgets.forward(primitive, arrays, ref_params, dtype), excused, ids)
+    return budgets.compare(observed, expected, budgets.forward(primitive, arrays, ref_params, dtype), excused, ids,
+                           dtypes.get(dtype).overflow)
 
 
 def vjp(backend: Backend, primitive: str, arrays: Mapping[str, np.ndarray], params: Mapping[str, object],
@@ -77,7 +78,8 @@ def vjp(backend: Backend, primitive: str, arrays: Mapping[str, np.ndarray], para
         if name not in observed:
             result[name] = Comparison(float("inf"), problem=f"the backend returned no gradient for {name!r}")
         else:
-            result[name] = budgets.compare(observed[name], value, budget[name], excused, ids)
+            result[name] = budgets.compare(observed[name], value, budget[name], excused, ids,
+                                           dtypes.get(dtype).overflow)
     return result
 
 
@@ -94,7 +96,7 @@ def vjp_oracle(backend: Backend, primitive: str, x: np.ndarray, dtype: str) -> C
     exact = oracle.derivatives(oracle_name, x, **{k: v for k, v in params.items() if k != "approximate"})
     budget = budgets.backward(primitive, {"x": x}, ones, params, dtype)["x"]
     excused, ids = _excuses(backend, primitive, "vjp", {"x": x, "grad_output": ones}, dict(entry.params), dtype)
-    return budgets.compare(observed, exact, budget, excused, ids)
+    return budgets.compare(observed, exact, budget, excused, ids, dtypes.get(dtype).overflow)
 
 
 def network(backend: Backend, layers, x: np.ndarray, target: np.ndarray, loss: str,

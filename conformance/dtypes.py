@@ -38,6 +38,12 @@ class Format:
         """The largest finite number."""
         return (2.0 - 2.0 ** (1 - self.precision)) * 2.0 ** self.max_exponent
 
+    @property
+    def overflow(self) -> float:
+        """The smallest magnitude that rounds to infinity (round to nearest, ties to even): max plus half an ulp
+        of max (65520 for float16)."""
+        return self.max + 2.0 ** (self.max_exponent - self.precision)
+
 
 FORMATS = {
     "float64": Format("float64", 53, 1023, -1022),

@@ -26,7 +26,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--backend", default="reference",
                     help="backend: reference, torch, a 'module:Class', or an nnspec.backends entry point")
     group.addoption("--device", default="cpu", help="device the backend runs on (cpu, cuda, mps, gpu, ...)")
-    group.addoption("--dtype", default="float64,float32", help="comma-separated dtypes to check")
+    group.addoption("--dtype", default="declared",
+                    help="comma-separated dtypes to check, or 'declared' (default): every dtype the backend declares")
     group.addoption("--backend-option", action="append", default=[], metavar="KEY=VALUE",
                     help="an option passed to the backend's constructor (repeatable)")
     group.addoption("--report", default=None, metavar="DIR", help="write report.json (and failing cases) here")
@@ -58,8 +59,8 @@ def pytest_pycollect_makemodule(module_path: Path, parent):
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "dtype" in metafunc.fixturenames and metafunc.module.__name__.startswith("nnspec.conformance."):
-        dtypes = [d.strip() for d in metafunc.config.getoption("--dtype").split(",") if d.strip()]
-        metafunc.parametrize("dtype", dtypes)
+        session: Session = metafunc.config.pluginmanager.get_plugin("nnspec-session")
+        metafunc.parametrize("dtype", session.dtypes())
 
 
 @pytest.fixture

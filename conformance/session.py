@@ -130,11 +130,18 @@ class Session:
             }
         return env
 
+    def dtypes(self) -> list[str]:
+        """The dtypes of ``--dtype``; ``declared`` (the default) is every dtype the backend declares."""
+        option = str(self.config.getoption("dtype"))
+        if option.strip() == "declared":
+            return list(self.backend.capabilities().dtypes)
+        return [d.strip() for d in option.split(",") if d.strip()]
+
     def run_options(self) -> dict[str, object]:
         from hypothesis import settings
 
         return {"backend": self.backend_name, "device": self.device, "backend_options": self.backend_options,
-                "dtypes": self.config.getoption("dtype"), "profile": settings._current_profile}
+                "dtypes": ",".join(self.dtypes()), "profile": settings._current_profile}
 
     def replay_command(self, case_path: Path) -> str:
         return "nnspec replay " + shlex.quote(str(case_path))
