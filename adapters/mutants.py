@@ -15,6 +15,7 @@ import torch
 from nnspec.adapters.base import EarlyStoppingResult
 from nnspec.adapters.reference_backend import ReferenceBackend
 from nnspec.adapters.torch_backend import TorchBackend
+from nnspec.conformance import dtypes
 
 __all__ = ["MUTANTS"]
 
@@ -99,6 +100,30 @@ class Tf32Dense(TorchBackend):
         return rounded
 
 
+class Float16ComputedInBfloat16(TorchBackend):
+    """float16 primitives computed in bfloat16 and cast back (a kernel dispatched on the wrong half type, as
+    an autocast policy can do): 3 bits of precision lost, which the float16 budget must reject."""
+
+    name = "mutant-float16-computed-in-bfloat16"
+
+    def forward(self, primitive, arrays, params, dtype):
+        if dtype != "float16":
+            return super().forward(primitive, arrays, params, dtype)
+        return dtypes.round_to(super().forward(primitive, _bfloat16(arrays), params, "bfloat16"), "float16")
+
+    def vjp(self, primitive, arrays, params, grad_output, dtype):
+        if dtype != "float16":
+            return super().vjp(primitive, arrays, params, grad_output, dtype)
+        grads = super().vjp(primitive, _bfloat16(arrays), params, dtypes.round_to(grad_output, "bfloat16"),
+                            "bfloat16")
+        return {name: dtypes.round_to(grad, "float16") for name, grad in grads.items()}
+
+
+def _bfloat16(arrays):
+    return {k: (dtypes.round_to(v, "bfloat16") if np.issubdtype(np.asarray(v).dtype, np.floating) else v)
+            for k, v in arrays.items()}
+
+
 MUTANTS = {
     "relu": ReluGradAtZeroIsOne,
     "softmax": SoftmaxWithoutMaxShift,
@@ -106,6 +131,7 @@ MUTANTS = {
     "dense-bias": BiasGradientNotSummed,
     "dense-weight": WeightGradientTransposed,
     "dense-tf32": Tf32Dense,
+    "float16-as-bfloat16": Float16ComputedInBfloat16,
 }
 
 

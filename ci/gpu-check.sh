@@ -19,9 +19,9 @@ python3 -m pip install --no-deps --no-build-isolation --no-index -e . >"$out/ins
 { nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv; python3 -c "import torch; print('torch', torch.__version__, torch.version.cuda)"; } >"$out/machine.txt" 2>&1
 status=0
 section() { echo; echo "== $*"; }
-section "torch, $device, default numerics"
+section "torch, $device, default numerics, every declared dtype (float16 and bfloat16 not yet run on a GPU)"
 start=$SECONDS
-nnspec run --backend torch --device "$device" --dtype float64,float32 --profile ci --report "$out/torch-$device" \
+nnspec run --backend torch --device "$device" --profile ci --report "$out/torch-$device" \
   >"$out/torch-$device.log" 2>&1
 code=$?
 tail -45 "$out/torch-$device.log"; echo "exit $code in $((SECONDS - start)) s"

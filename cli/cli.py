@@ -52,9 +52,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
     import pytest
 
-    argv = ["--pyargs", "nnspec.conformance", "-p", "no:cacheprovider", "-o", "addopts=", "-o", "testpaths=",
+    import nnspec.conformance
+
+    # Test ids are relative to pytest's rootdir, and Hypothesis seeds a derandomized (ci) test from its id: a fixed
+    # rootdir, the suite's parent, gives every test the id "conformance/test_*.py::..." from any working directory
+    # and any installation, so the ci profile draws the same examples everywhere.
+    rootdir = Path(nnspec.conformance.__file__).resolve().parent.parent
+    argv = ["--pyargs", "nnspec.conformance", "--rootdir", str(rootdir), "-p", "no:cacheprovider",
+            "-o", "addopts=", "-o", "testpaths=",
             "--backend", args.backend, "--device", args.device, "--dtype", args.dtype,
             "--hypothesis-profile", args.profile, "-r", "fE", "--tb=line",
             # `nnspec` itself is imported before pytest could rewrite its asserts; the suite uses none.

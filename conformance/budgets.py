@@ -488,20 +488,12 @@ def backward(
 # --- input perturbations (for metamorphic properties) -----------------------------------------------------------
 
 
-def exact_difference(rounded: np.ndarray, x: np.ndarray, c: float) -> np.ndarray:
-    """delta = rounded - (x + c), computed exactly (with fractions): the rounding error of a shifted input."""
-    from fractions import Fraction
-
-    flat = [float(Fraction(r) - Fraction(v) - Fraction(c)) for r, v in zip(rounded.ravel(), x.ravel())]
-    return np.array(flat, dtype=np.float64).reshape(x.shape)
-
-
-def softmax_perturbation(x: np.ndarray, delta: np.ndarray, axis: int = -1) -> np.ndarray:
-    """First-order change of softmax(x) when x moves by delta: |J delta| <= y (|delta| + sum_j y_j |delta_j|),
-    doubled to cover the second-order term for the small deltas of one rounding."""
-    y = softmax.forward(x, axis=axis)
-    spread = np.sum(y * np.abs(delta), axis=axis, keepdims=True)
-    return 2 * y * (np.abs(delta) + spread)
+def softmax_rounding_effect(x: np.ndarray, shifted: np.ndarray, axis: int = -1) -> np.ndarray:
+    """How softmax moves when the row x + c is rounded to ``shifted``: exactly softmax(shifted) - softmax(x)
+    (softmax(shifted) = softmax(x + delta), delta the rounding), in float64, whose own error the two forward
+    budgets already hold. A first-order Jacobian bound is not enough: in float16, x + 1e4 moves a logit by up
+    to 8 (half an ulp at 2e4), which changes softmax by e^8, not linearly."""
+    return softmax.forward(shifted, axis=axis) - softmax.forward(x, axis=axis)
 
 
 # --- comparison --------------------------------------------------------------------------------------------------

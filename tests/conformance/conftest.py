@@ -39,16 +39,17 @@ def failing_run(tmp_path):
 
 @pytest.fixture
 def planted_bug_fails(tmp_path, failing_run):
-    """``planted_bug_fails(mutant, keyword, primitive)``: the mutant backend ``nnspec.adapters.mutants:<mutant>``
-    fails the tests selected by ``keyword`` (float32, ci profile); the first failure's message names the
-    primitive, the dtype, the input and the error/budget; and its replay command reproduces the failure."""
+    """``planted_bug_fails(mutant, keyword, primitive, dtype="float32")``: the mutant backend
+    ``nnspec.adapters.mutants:<mutant>`` fails the tests selected by ``keyword`` (in ``dtype``, ci profile); the
+    first failure's message names the primitive, the dtype, the input and the error/budget; and its replay
+    command reproduces the failure."""
 
-    def check(mutant: str, keyword: str, primitive: str) -> None:
+    def check(mutant: str, keyword: str, primitive: str, dtype: str = "float32") -> None:
         backend = f"nnspec.adapters.mutants:{mutant}"
-        case = failing_run("--backend", backend, "--dtype", "float32", "--profile", "ci", "-k", keyword)[0]
+        case = failing_run("--backend", backend, "--dtype", dtype, "--profile", "ci", "-k", keyword)[0]
         message = case["message"]
-        assert case["primitive"] == primitive and case["dtype"] == "float32", case
-        for fragment in (f" float32 {primitive} ", "inputs: ", "error/budget", "replay this case: nnspec replay "):
+        assert case["primitive"] == primitive and case["dtype"] == dtype, case
+        for fragment in (f" {dtype} {primitive} ", "inputs: ", "error/budget", "replay this case: nnspec replay "):
             assert fragment in message, message
         replay = run_nnspec("replay", case["replay"].split()[-1], cwd=tmp_path)
         assert replay.returncode == 1 and "FAIL" in replay.stdout, replay.stdout + replay.stderr

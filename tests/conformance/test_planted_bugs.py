@@ -27,6 +27,12 @@ def test_planted_bug_fails_with_a_replayable_message(planted_bug_fails, mutant, 
     planted_bug_fails(mutant, keyword, primitive)
 
 
+def test_float16_computed_in_bfloat16_fails(planted_bug_fails):
+    """A float16 kernel that computes in bfloat16 (3 bits short) is rejected by the float16 budget."""
+    planted_bug_fails("Float16ComputedInBfloat16", "test_loss_forward_matches_reference and mean_squared_error",
+                      "mean_squared_error", "float16")
+
+
 def test_replayed_case_passes_on_the_correct_backend(tmp_path, nnspec_cli):
     """The same recorded input, replayed against unmodified torch, is within budget: the failure was the bug's."""
     run = nnspec_cli("run", "--backend", "nnspec.adapters.mutants:WeightGradientTransposed", "--dtype", "float32",
