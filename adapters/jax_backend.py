@@ -115,7 +115,8 @@ class JaxBackend(JaxOptimizersMixin, Backend):
 
     def capabilities(self) -> Capabilities:
         x64 = jax.dtypes.canonicalize_dtype(jnp.float64) == jnp.float64  # float32 unless jax_enable_x64 took effect
-        return Capabilities(primitives=frozenset(self.ops), dtypes=("float64", "float32") if x64 else ("float32",),
+        dtypes = (("float64",) if x64 else ()) + ("float32", "float16", "bfloat16")
+        return Capabilities(primitives=frozenset(self.ops), dtypes=dtypes,
                             devices=(self.device,), conventions=MappingProxyType({}),
                             features=frozenset({"network"}) | self.TRAINING_FEATURES,
                             optimizers=MappingProxyType(dict(self.OPTIMIZER_CONVENTIONS)))

@@ -127,6 +127,8 @@ class TensorFlowBackend(KerasOptimizersMixin, KerasTrainingMixin, Backend):
             tf.config.threading.set_inter_op_parallelism_threads(1)
 
     def capabilities(self) -> Capabilities:
+        # float16 and bfloat16 run (the tensors accept them) but are not declared yet: at the quick profile they
+        # show four disagreements still to classify (docs/findings.md#tf-half-precision-open).
         primitives = frozenset(_LOSSES) | frozenset(_ACTIVATIONS) | {"dense"}
         return Capabilities(primitives=primitives, dtypes=("float64", "float32"), devices=("cpu",),
                             conventions=CONVENTIONS, features=frozenset({"network"}) | self.TRAINING_FEATURES,
@@ -159,7 +161,7 @@ class TensorFlowBackend(KerasOptimizersMixin, KerasTrainingMixin, Backend):
     def _tensors(self, primitive: str, arrays: Mapping[str, np.ndarray], dtype: str) -> dict:
         if primitive not in self.capabilities().primitives:
             raise UnsupportedError(f"tensorflow: primitive {primitive!r}")
-        if dtype not in ("float64", "float32"):
+        if dtype not in ("float64", "float32", "float16", "bfloat16"):
             raise UnsupportedError(f"tensorflow: dtype {dtype!r}")
         as_tensor = lambda v: tf.constant(v, dtype=tf.int64 if v.dtype.kind in "iu" else dtype)  # noqa: E731
         return {k: as_tensor(np.asarray(v)) for k, v in arrays.items() if v is not None}

@@ -56,6 +56,20 @@ def _centered_variance_within_rounding(arrays, params, dtype):
     return False
 
 
+def _smoothing_sum_overflows(arrays, params, dtype):
+    """Label smoothing's sum of -log softmax over the classes (and, for a reduced loss, over the rows), which
+    torch forms before scaling it by eps / K, exceeds the dtype's range (the loss itself may be finite)."""
+    if not params.get("label_smoothing"):
+        return np.asarray(False)
+    from nnspec.reference.activations import log_softmax
+
+    with np.errstate(all="ignore"):
+        rows = np.sum(-log_softmax.forward(np.asarray(arrays["logits"], dtype=np.float64), axis=-1), axis=-1)
+    if params.get("reduction", "mean") == "none":
+        return rows > dtypes.get(dtype).max
+    return np.asarray(np.sum(rows) > dtypes.get(dtype).max)  # a reduced loss sums the rows' terms first
+
+
 def _bce_logits_infinite(arrays, params, dtype):
     return _per_output(np.isinf(arrays["logits"]), params)
 
@@ -95,6 +109,10 @@ KNOWN_ISSUES = tuple(
                "difference smaller than rounding (bfloat16 after 9 steps at alpha 0.5), it turns negative and the "
                "parameter NaN (spec: the square root of the exact, non-negative variance)",
                "docs/findings.md#torch-centered-rmsprop-negative-variance"),
+    KnownIssue("torch-label-smoothing-sum-overflow", "softmax_cross_entropy", "forward", _smoothing_sum_overflows,
+               "with label smoothing, cross_entropy sums -log_softmax over the classes before multiplying by "
+               "eps / K, so in float16 the sum overflows to inf while the loss is finite (spec: 1600 for logits "
+               "[1e4, -1e4 x 4], eps 0.1)", "docs/findings.md#torch-label-smoothing-sum-overflow"),
     KnownIssue("torch-bce-logits-infinite", "binary_cross_entropy_with_logits", "forward", _bce_logits_infinite,
                "binary_cross_entropy_with_logits is NaN at logits +inf (target 1: spec 0; target 0 or soft: +inf) "
                "and at -inf with target 1 (spec +inf)",

@@ -18,6 +18,9 @@ run() {
 run python3 -m pytest -q -n 2
 run nnspec run --backend reference --profile ci --report reports/reference
 run nnspec run --backend torch --profile ci --report reports/torch
-run nnspec run --backend jax --profile ci --report reports/jax
+run nnspec run --backend jax --profile ci --dtype float64,float32 --report reports/jax
+# JAX compiles every new shape, so its half-precision dtypes run at the quick profile here (at ci they pass
+# too, in about 4 minutes: docs/benchmarks.md)
+run nnspec run --backend jax --profile quick --dtype float16,bfloat16 --report reports/jax-half
 run nnspec run --backend tensorflow --profile ci --report reports/tensorflow
 exit $status

@@ -28,7 +28,8 @@ def test_float64_is_declared_only_when_x64_is_enabled(tmp_path):
         print(load_backend("jax").capabilities().dtypes)
     """, tmp_path)
     assert run.returncode == 0, run.stderr
-    assert run.stdout.split("\n")[:2] == ["('float32',)", "('float64', 'float32')"], run.stdout
+    assert run.stdout.split("\n")[:2] == ["('float32', 'float16', 'bfloat16')",
+                                         "('float64', 'float32', 'float16', 'bfloat16')"], run.stdout
     assert run.stderr == "", run.stderr  # a quiet import: no warnings in nnspec's output
 
 
