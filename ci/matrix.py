@@ -77,9 +77,11 @@ def _side_by_side(reports: list[dict]) -> list[str]:
     """One row per primitive or optimizer with a declared convention, one column per backend. A value in bold
     differs from the spec's default (the reference backend's declaration, else none): that is a divergence,
     named by its convention."""
-    names = [r["options"]["backend"] for r in reports]
-    declared = [r["environment"].get("declared", {}) for r in reports]
-    spec = next((d for r, d in zip(reports, declared) if r["options"]["backend"] == "reference"), {})
+    first = {}  # one column per backend (several reports of a backend, e.g. per dtype, declare the same)
+    for r in reports:
+        first.setdefault(r["options"]["backend"], r)
+    names, declared = list(first), [r["environment"].get("declared", {}) for r in first.values()]
+    spec = first["reference"]["environment"].get("declared", {}) if "reference" in first else {}
     rows = ["| convention of | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
     primitives = sorted({p for d in declared for p in d.get("conventions", {})})
     optimizers = [o for o in _ORDER if any(o in d.get("optimizers", {}) for d in declared)]
@@ -122,14 +124,19 @@ def render(reports: list[dict], command: str = "") -> str:
               "column), i.e. a divergence, named by its convention; (spec): none declared.", ""]
     lines += _side_by_side(reports)
     lines += ["", "## Precision facts, state not held, known issues", ""]
+    listed = set()
     for report in reports:
+        if report["options"]["backend"] in listed:
+            continue
+        listed.add(report["options"]["backend"])
         name, declared = report["options"]["backend"], report["environment"].get("declared", {})
         for optimizer, conventions in declared.get("optimizers", {}).items():
             facts = {k: v for k, v in conventions.items() if k in _FACTS}
             if facts:
                 lines.append(f"- {name}: {optimizer}: {_values(facts).replace('<br>', ', ')} "
                              "(docs/spec/optimizers.md#precision)")
-        known = sorted({k for case in report["cases"] for k in case.get("known_issues", [])})
+        known = sorted({k for other in reports if other["options"]["backend"] == report["options"]["backend"]
+                        for case in other["cases"] for k in case.get("known_issues", [])})
         if known:
             lines.append(f"- {name}: known issues excused: {', '.join(known)} (docs/findings.md)")
     return "\n".join(lines) + "\n"
