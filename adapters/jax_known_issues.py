@@ -69,9 +69,17 @@ def _cross_entropy_label_cancels(arrays, params, dtype):
     return _per_output(np.abs(label_logits) > loss, params)
 
 
+def _dropout_rate_one_with_gradient(arrays, params, dtype):
+    return params.get("p") == 1.0 and params.get("training", True)
+
+
 _FINDINGS = "docs/findings.md"
 
 KNOWN_ISSUES = (
+    KnownIssue("jax-stax-dropout-p-one-grad-nan", "dropout", "dropout", _dropout_rate_one_with_gradient,
+               "stax.Dropout at p = 1 (keep rate 0) computes where(keep, x / 0, 0): the output is 0, but the VJP "
+               "multiplies the zero cotangent by 1/0, so the gradient is NaN (spec: 0; the kind of google/flax#2055)",
+               f"{_FINDINGS}#jax-stax-dropout-p-one-grad-nan"),
     KnownIssue("jax-leaky-relu-grad-at-zero", "leaky_relu", "vjp", _leaky_relu_at_zero,
                "jax.nn.leaky_relu'(0) is 1 (its where(x >= 0, ...) is differentiated through the x branch); spec: "
                "the slope, as in PyTorch and TF, and as JAX's own relu'(0) = 0 (leaky_relu with slope 0)",

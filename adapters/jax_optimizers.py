@@ -129,8 +129,22 @@ class JaxOptimizersMixin:
                 # optax's NAdam derives beta1**t from its step count and holds no running product
                 **({"state_not_held": ("mu_product",)} if name == "nadam" else {})}
          for name in _STATE_FIELDS})
-    #: no dropout: neither jax nor optax has one (flax's is another library); no early stopping, no data loader
-    TRAINING_FEATURES: frozenset = frozenset({"training_step"})
+    #: dropout is JAX's own stax.Dropout (jax.example_libraries: jax.random.bernoulli, then where(keep, x / keep
+    #: rate, 0)); no early stopping and no data loader (JAX has none)
+    TRAINING_FEATURES: frozenset = frozenset({"training_step", "dropout"})
+
+    def dropout(self, x, p, training, seed, dtype, grad_output=None):
+        from jax.example_libraries import stax
+
+        _, apply = stax.Dropout(1.0 - p, mode="train" if training else "test")  # stax's rate is the keep rate
+        key = jax.random.key(seed)
+        as_numpy = lambda a: np.asarray(jax.device_get(a), dtype=np.float64)  # noqa: E731
+        inputs = self._array(x, dtype)
+        if grad_output is None:
+            return as_numpy(apply((), inputs, rng=key)), None
+        y, vjp = jax.vjp(lambda v: apply((), v, rng=key), inputs)
+        (grad,) = vjp(self._array(grad_output, dtype))
+        return as_numpy(y), as_numpy(grad)
 
     def _step(self, opt, param, grad, state):
         updates, state = opt.update(grad, state, param)
