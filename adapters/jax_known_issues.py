@@ -11,6 +11,7 @@ import numpy as np
 
 from nnspec.adapters.base import KnownIssue
 from nnspec.adapters.known_issue_rules import LOSSES, gelu_grad_overflows, mean_overflows
+from nnspec.conformance import dtypes
 from nnspec.reference.activations import log_softmax
 
 __all__ = ["KNOWN_ISSUES"]
@@ -69,6 +70,27 @@ def _cross_entropy_label_cancels(arrays, params, dtype):
     return _per_output(np.abs(label_logits) > loss, params)
 
 
+def _adagrad_sum_underflows(arrays, params, dtype):
+    """An Adagrad case in which some coordinate with a nonzero (weight-decayed) gradient has an accumulated sum of
+    squared gradients below the dtype's smallest normal (float64 reference, optax's conventions): XLA flushes it
+    to 0 and optax's where(s > 0, ...) then drops that coordinate's update."""
+    hyper = params.get("hyper", {})
+    if params.get("optimizer") != "adagrad" or hyper.get("initial_accumulator_value", 0.0) != 0:
+        return False
+    from nnspec.reference.optimizers import adagrad, profiles
+
+    keywords = {**hyper, **profiles.conventions("optax", "adagrad")}
+    param = np.asarray(arrays["param"], dtype=np.float64)
+    state, stepped = adagrad.init(param, **keywords), np.zeros(param.shape, dtype=bool)
+    for index in range(1, 1 + sum(name.startswith("grad_") for name in arrays)):
+        grad = np.asarray(arrays[f"grad_{index}"], dtype=np.float64)
+        stepped |= (grad + keywords.get("weight_decay", 0.0) * param) != 0  # optax's decay is coupled
+        param, state = adagrad.step(param, grad, state, **keywords)
+        if np.any(stepped & (state.sum < dtypes.get(dtype).tiny)):  # (float64's own sum may underflow to 0)
+            return True
+    return False
+
+
 def _dropout_rate_one_with_gradient(arrays, params, dtype):
     return params.get("p") == 1.0 and params.get("training", True)
 
@@ -76,6 +98,10 @@ def _dropout_rate_one_with_gradient(arrays, params, dtype):
 _FINDINGS = "docs/findings.md"
 
 KNOWN_ISSUES = (
+    KnownIssue("optax-adagrad-zero-accumulator", "adagrad", "optimizer", _adagrad_sum_underflows,
+               "optax.scale_by_rss scales by where(s > 0, rsqrt(s + eps), 0): a coordinate whose sum of squared "
+               "gradients underflows (flushed to 0) gets no update (spec: eta g / sqrt(0 + eps))",
+               f"{_FINDINGS}#optax-adagrad-zero-accumulator"),
     KnownIssue("jax-stax-dropout-p-one-grad-nan", "dropout", "dropout", _dropout_rate_one_with_gradient,
                "stax.Dropout at p = 1 (keep rate 0) computes where(keep, x / 0, 0): the output is 0, but the VJP "
                "multiplies the zero cotangent by 1/0, so the gradient is NaN (spec: 0; the kind of google/flax#2055)",
