@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from nnspec.adapters.base import KnownIssue
-from nnspec.adapters.known_issue_rules import LOSSES, gelu_grad_overflows, mean_overflows
+from nnspec.adapters.known_issue_rules import LOSSES, gelu_grad_overflows, mean_overflows, reference_trajectory
 from nnspec.conformance import dtypes
 from nnspec.reference.activations import log_softmax
 
@@ -77,15 +77,9 @@ def _adagrad_sum_underflows(arrays, params, dtype):
     hyper = params.get("hyper", {})
     if params.get("optimizer") != "adagrad" or hyper.get("initial_accumulator_value", 0.0) != 0:
         return False
-    from nnspec.reference.optimizers import adagrad, profiles
-
-    keywords = {**hyper, **profiles.conventions("optax", "adagrad")}
-    param = np.asarray(arrays["param"], dtype=np.float64)
-    state, stepped = adagrad.init(param, **keywords), np.zeros(param.shape, dtype=bool)
-    for index in range(1, 1 + sum(name.startswith("grad_") for name in arrays)):
-        grad = np.asarray(arrays[f"grad_{index}"], dtype=np.float64)
-        stepped |= (grad + keywords.get("weight_decay", 0.0) * param) != 0  # optax's decay is coupled
-        param, state = adagrad.step(param, grad, state, **keywords)
+    stepped = np.zeros(np.shape(arrays["param"]), dtype=bool)
+    for param, grad, state in reference_trajectory("adagrad", "optax", arrays, hyper):
+        stepped |= (grad + hyper.get("weight_decay", 0.0) * param) != 0  # optax's decay is coupled
         if np.any(stepped & (state.sum < dtypes.get(dtype).tiny)):  # (float64's own sum may underflow to 0)
             return True
     return False

@@ -7,7 +7,7 @@ import numpy as np
 from nnspec.conformance import dtypes
 from nnspec.reference import catalogue
 
-__all__ = ["LOSSES", "mean_overflows", "gelu_grad_overflows"]
+__all__ = ["LOSSES", "mean_overflows", "gelu_grad_overflows", "reference_trajectory"]
 
 LOSSES = ("mean_squared_error", "binary_cross_entropy", "binary_cross_entropy_with_logits",
           "softmax_cross_entropy", "softmax_cross_entropy_probs")
@@ -42,3 +42,23 @@ def gelu_grad_overflows(arrays, params, dtype):
     with np.errstate(divide="ignore", over="ignore", invalid="ignore"):  # g x itself overflows float64 there
         overflow = np.abs(g) >= GELU_GRAD_OVERFLOW_AT * (1 - 4 * fmt.unit_roundoff) * (fmt.max / np.abs(x))
     return np.isinf(x) | overflow
+
+
+def reference_trajectory(optimizer: str, profile: str, arrays, hyper):
+    """Replay an optimizer case (``param``, ``grad_1``, ``grad_2``, ...) with the float64 reference in a
+    framework profile's conventions: yields (param before the step, grad, state after it) per step."""
+    import importlib
+
+    from nnspec.reference.optimizers import profiles
+
+    module = importlib.import_module(f"nnspec.reference.optimizers.{optimizer}")
+    keywords = {**hyper, **profiles.conventions(profile, optimizer)}
+    if "betas" in keywords:
+        keywords["betas"] = tuple(keywords["betas"])
+    param = np.asarray(arrays["param"], dtype=np.float64)
+    state = module.init(param, **keywords)
+    for index in range(1, 1 + sum(name.startswith("grad_") for name in arrays)):
+        grad = np.asarray(arrays[f"grad_{index}"], dtype=np.float64)
+        before = param
+        param, state = module.step(param, grad, state, **keywords)
+        yield before, grad, state

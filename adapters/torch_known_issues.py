@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from nnspec.adapters.base import KnownIssue
-from nnspec.adapters.known_issue_rules import LOSSES, mean_overflows
+from nnspec.adapters.known_issue_rules import LOSSES, mean_overflows, reference_trajectory
 from nnspec.conformance import dtypes
 
 __all__ = ["KNOWN_ISSUES"]
@@ -43,17 +43,9 @@ def _centered_variance_within_rounding(arrays, params, dtype):
     hyper = params.get("hyper", {})
     if params.get("optimizer") != "rmsprop" or not hyper.get("centered") or dtype not in ("float16", "bfloat16"):
         return False
-    from nnspec.reference.optimizers import profiles, rmsprop
-
-    keywords = {**{k: v for k, v in hyper.items()}, **profiles.conventions("pytorch", "rmsprop")}
-    param = np.asarray(arrays["param"], dtype=np.float64)
-    state = rmsprop.init(param, **keywords)
     u = dtypes.get(dtype).unit_roundoff
-    for index in range(1, 1 + sum(name.startswith("grad_") for name in arrays)):
-        param, state = rmsprop.step(param, np.asarray(arrays[f"grad_{index}"], dtype=np.float64), state, **keywords)
-        if np.any(state.square_avg - state.grad_avg**2 <= 8 * u * state.square_avg):
-            return True
-    return False
+    return any(np.any(state.square_avg - state.grad_avg**2 <= 8 * u * state.square_avg)
+               for _, _, state in reference_trajectory("rmsprop", "pytorch", arrays, hyper))
 
 
 def _smoothing_sum_overflows(arrays, params, dtype):
