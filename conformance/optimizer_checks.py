@@ -156,9 +156,8 @@ def _in_dtype(ref, param, grad, state, dtype: str, keywords):
         return ref.step(param, np.asarray(grad, dtype=dtype), state, **keywords)
     param = dtypes.round_to(param, dtype)
     param, state = (param, ref.init(param, **keywords)) if grad is None else ref.step(param, grad, state, **keywords)
+    # arrays are rounded; scalars (step, NAdam's mu_product) stay: the budgets round mu_product on loading
     rounded = {k: (dtypes.round_to(v, dtype) if isinstance(v, np.ndarray) else v) for k, v in state._asdict().items()}
-    if "mu_product" in rounded:  # a scalar: held in the backend's scalar dtype, rounded on loading (budgets)
-        rounded["mu_product"] = state.mu_product
     return dtypes.round_to(param, dtype), ref.State(**rounded)
 
 
