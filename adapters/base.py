@@ -38,7 +38,10 @@ class Capabilities:
         conventions: per primitive, the reference keyword arguments of the named spec variant the backend
             follows where the spec allows variants, e.g. ``{"softplus": {"threshold": 20.0}}``.
         features: larger capabilities beyond single primitives: ``"network"``, ``"dropout"``,
+            ``"dropout_stream"`` (one layer called n times, seeded once), ``"dropout_stream_unseeded"`` (the
+            same, never seeded), ``"dropout_training_stream"`` (one model's dropout over n training steps),
             ``"early_stopping"``, ``"training_step"``, ``"epoch_batches"``.
+        dtypes_for: per primitive, feature or optimizer, the subset of ``dtypes`` declared for it.
         optimizers: optimizer name (a module of ``nnspec.reference.optimizers``) -> the convention keyword
             arguments of the reference that the framework's implementation follows, e.g.
             ``{"adam": {"eps_placement": "outside_sqrt", "amsgrad_max_of": "raw_v"}}``
@@ -51,6 +54,13 @@ class Capabilities:
     conventions: Mapping[str, Mapping[str, object]] = field(default_factory=lambda: MappingProxyType({}))
     features: frozenset[str] = frozenset()
     optimizers: Mapping[str, Mapping[str, object]] = field(default_factory=lambda: MappingProxyType({}))
+    #: Per primitive, feature or optimizer, the dtypes declared for it when they are fewer than ``dtypes`` (a CPU
+    #: build with float16 kernels for a few ops only): ``{"softmax": ("float64", "float32")}``. Others: ``dtypes``.
+    dtypes_for: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: MappingProxyType({}))
+
+    def declares_dtype(self, name: str, dtype: str) -> bool:
+        """Whether ``dtype`` is declared for the primitive, feature or optimizer ``name``."""
+        return dtype in self.dtypes and dtype in self.dtypes_for.get(name, self.dtypes)
 
 
 @dataclass(frozen=True)
@@ -66,7 +76,8 @@ class KnownIssue:
         primitive: the catalogue name.
         kind: ``"forward"`` or ``"vjp"``.
         where: ``(arrays, params, dtype) -> bool array`` broadcastable to the checked output (forward) or to
-            each input gradient (vjp): the inputs for which the bug shows. For a vjp, ``arrays`` also holds
+            each input gradient (vjp): the inputs for which the bug shows. ``params`` also holds ``device``,
+            the run's device, for a bug of one device's kernel. For a vjp, ``arrays`` also holds
             ``grad_output``, so a bug that needs a large upstream gradient is excused only where it has one.
         reason: one sentence: what the framework does and what the spec says.
         link: where the finding is written up (docs/findings.md#...) and the upstream issue.
@@ -114,9 +125,41 @@ class Backend(abc.ABC):
     #: Findings excused in this backend's runs (see :class:`KnownIssue`); kept in a per-backend module.
     known_issues: tuple[KnownIssue, ...] = ()
 
+    #: The options this backend takes, name -> one-line description; None: any (checked by the backend itself).
+    #: Options arrive as strings from the command line or a case file: the built-in backends name theirs, so a
+    #: misspelt or hostile option is a clear error, never a silent default or a crash.
+    option_names: Mapping[str, str] | None = None
+
     def __init__(self, device: str = "cpu", **options: str) -> None:
+        if not isinstance(device, str) or not device:
+            raise ValueError(f"{self.name}: device must be a non-empty string, got {device!r}")
+        if self.option_names is not None:
+            unknown = sorted(set(options) - set(self.option_names))
+            if unknown:
+                known = "; ".join(f"{k}: {v}" for k, v in self.option_names.items()) or "none"
+                raise ValueError(f"{self.name}: unknown option(s) {', '.join(unknown)} (options: {known})")
         self.device = device
         self.options = dict(options)
+
+    def int_option(self, name: str, default: int, minimum: int, maximum: int) -> int:
+        """The option ``name`` as an integer in [minimum, maximum] (``default`` when absent)."""
+        text = self.options.get(name)
+        if text is None:
+            return default
+        try:
+            value = int(str(text), 10)
+        except ValueError:
+            raise ValueError(f"{self.name}: option {name} must be an integer, got {text!r}") from None
+        if not minimum <= value <= maximum:
+            raise ValueError(f"{self.name}: option {name} must be in [{minimum}, {maximum}], got {value}")
+        return value
+
+    def choice_option(self, name: str, default: str, choices: Sequence[str]) -> str:
+        """The option ``name``, one of ``choices`` (``default`` when absent)."""
+        value = self.options.get(name, default)
+        if value not in choices:
+            raise ValueError(f"{self.name}: option {name} must be one of {', '.join(choices)}, got {value!r}")
+        return value
 
     @abc.abstractmethod
     def capabilities(self) -> Capabilities:
@@ -173,6 +216,28 @@ class Backend(abc.ABC):
         """The framework's own dropout on ``x`` (seeded with ``seed`` through its own RNG), and, when
         ``grad_output`` is given, the gradient with respect to ``x`` through that same call (same mask)."""
         raise UnsupportedError(f"{self.name}: dropout is not implemented")
+
+    def dropout_stream(self, x: np.ndarray, p: float, n_calls: int, seed: int | None,
+                       dtype: str) -> list[np.ndarray]:
+        """The outputs of ONE dropout layer object (or one functional call site with the framework's own key or
+        generator handling, as its users write it) called ``n_calls`` times on ``x`` in training mode, in order
+        (feature ``"dropout_stream"``; docs/spec/dropout.md#stream).
+
+        Seeding happens once, before the first call, as a user seeds (``torch.manual_seed(seed)``, a layer's
+        ``seed=seed``, ``jax.random.key(seed)``), and never between calls: the calls draw their masks from the
+        framework's own stream, as the steps of a training loop do. ``seed=None`` means "not seeded" (declare
+        the feature ``"dropout_stream_unseeded"`` if the framework has such a stream; a framework whose
+        dropout needs an explicit key, like JAX, does not)."""
+        raise UnsupportedError(f"{self.name}: dropout_stream is not implemented")
+
+    def dropout_training_stream(self, x: np.ndarray, p: float, n_steps: int, seed: int | None,
+                                dtype: str) -> list[np.ndarray]:
+        """The framework's own training loop, as its users write it, on ONE model: a dropout layer of rate ``p``
+        followed by a dense layer (weights the identity, bias 0), trained for ``n_steps`` steps on the batch
+        ``x`` (target 0, mean squared error, SGD with learning rate 0, so the weights stay put); seeded once
+        before the first step. Returns the dropout layer's output at each step (feature
+        ``"dropout_training_stream"``; docs/spec/dropout.md#training-stream)."""
+        raise UnsupportedError(f"{self.name}: dropout_training_stream is not implemented")
 
     def early_stopping(self, losses: Sequence[float], rules: Mapping[str, object]) -> EarlyStoppingResult:
         """Run the framework's own early-stopping logic on a scripted sequence of monitored values, one per

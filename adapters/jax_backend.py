@@ -90,6 +90,12 @@ _OPS = {
 }
 
 
+#: jax.nn.relu and leaky_relu differentiate through a select on x > 0: at x = NaN the VJP takes the negative
+#: branch, 0 and the slope (docs/spec/conventions.md#nan-propagation).
+CONVENTIONS = MappingProxyType({"relu": MappingProxyType({"nan_derivative": "negative"}),
+                                "leaky_relu": MappingProxyType({"nan_derivative": "negative"})})
+
+
 class JaxBackend(JaxOptimizersMixin, Backend):
     """JAX through its public API. Devices: ``cpu``, or ``gpu`` (``cuda``) when jaxlib was built with one.
     Options: ``x64=0`` leaves ``jax_enable_x64`` off; ``jit=0`` runs primitives op by op (default: under
@@ -100,12 +106,17 @@ class JaxBackend(JaxOptimizersMixin, Backend):
     ops: Mapping[str, object] = MappingProxyType(_OPS)
     known_issues = KNOWN_ISSUES
 
+    option_names = MappingProxyType({"x64": "1 (default) enables float64", "jit": "1 (default) jits each op",
+                                     "matmul_precision": "default, high or highest"})
+
     def __init__(self, device: str = "cpu", **options: str) -> None:
         super().__init__(device, **options)
-        if options.get("x64", "1") == "1":
+        if self.choice_option("x64", "1", ("0", "1")) == "1":
             jax.config.update("jax_enable_x64", True)
+        self.choice_option("jit", "1", ("0", "1"))
         if "matmul_precision" in options:
-            jax.config.update("jax_default_matmul_precision", options["matmul_precision"])
+            precision = self.choice_option("matmul_precision", "default", ("default", "high", "highest"))
+            jax.config.update("jax_default_matmul_precision", precision)
         self._functions: dict = {}
         platform = "gpu" if device in ("gpu", "cuda") else device
         try:
@@ -117,8 +128,9 @@ class JaxBackend(JaxOptimizersMixin, Backend):
         x64 = jax.dtypes.canonicalize_dtype(jnp.float64) == jnp.float64  # float32 unless jax_enable_x64 took effect
         dtypes = (("float64",) if x64 else ()) + ("float32", "float16", "bfloat16")
         return Capabilities(primitives=frozenset(self.ops), dtypes=dtypes,
-                            devices=(self.device,), conventions=MappingProxyType({}),
-                            features=frozenset({"network"}) | self.TRAINING_FEATURES,
+                            devices=(self.device,), conventions=CONVENTIONS,
+                            features=frozenset({"network", "dropout_stream", "dropout_training_stream"})
+                            | self.TRAINING_FEATURES,
                             optimizers=MappingProxyType(dict(self.OPTIMIZER_CONVENTIONS)))
 
     def environment(self) -> dict[str, object]:
@@ -178,6 +190,61 @@ class JaxBackend(JaxOptimizersMixin, Backend):
             params, self._array(x, dtype), self._array(target, dtype))
         return NetworkResult(float(value), tuple(_numpy(w) for w, _ in grads),
                              tuple(None if b is None else _numpy(b) for _, b in grads))
+
+    # --- dropout as training uses it: one call site, a key split per call (docs/spec/dropout.md#stream) ---------
+
+    @staticmethod
+    def next_dropout_key(key):
+        """JAX's documented pattern, ``key, subkey = jax.random.split(key)``: (the carried key, this call's key)."""
+        key, subkey = jax.random.split(key)
+        return key, subkey
+
+    def dropout_stream(self, x, p, n_calls, seed, dtype):
+        """stax.Dropout's apply called n_calls times from ``jax.random.key(seed)``, each call with a fresh subkey
+        split off the carried key (JAX's PRNG documentation; Flax's dropout guide uses ``fold_in(key, step)``
+        instead). JAX has no unseeded stream (a key is an argument): ``"dropout_stream_unseeded"`` is not declared."""
+        from jax.example_libraries import stax
+
+        if seed is None:
+            raise UnsupportedError("jax: dropout_stream needs a seed (JAX's dropout takes an explicit key)")
+        _, apply = stax.Dropout(1.0 - p, mode="train")  # stax's rate is the keep rate
+        key, inputs, outputs = jax.random.key(seed), self._array(x, dtype), []
+        for _ in range(n_calls):
+            key, subkey = self.next_dropout_key(key)
+            outputs.append(_numpy(apply((), inputs, rng=subkey)))
+        return outputs
+
+    def dropout_training_stream(self, x, p, n_steps, seed, dtype):
+        """The training step JAX users write: a jitted ``train_step(params, key, x)`` that splits the carried key
+        (``next_dropout_key``), takes ``value_and_grad`` of the MSE of stax.Dropout followed by stax.Dense (identity
+        weights) with the dropout output as aux, and applies SGD with learning rate 0; the key starts from
+        ``jax.random.key(seed)`` (no unseeded variant: a key is an argument)."""
+        from jax.example_libraries import stax
+
+        if seed is None:
+            raise UnsupportedError("jax: dropout_training_stream needs a seed (JAX's dropout takes an explicit key)")
+        _, drop = stax.Dropout(1.0 - p, mode="train")  # stax's rate is the keep rate
+        _, dense = stax.Dense(x.shape[-1])
+        split = self.next_dropout_key
+
+        def loss(params, key, inputs):
+            hidden = drop((), inputs, rng=key)
+            return jnp.mean(dense(params, hidden) ** 2), hidden
+
+        @jax.jit
+        def train_step(params, key, inputs):
+            key, subkey = split(key)
+            (_, hidden), grads = jax.value_and_grad(loss, has_aux=True)(params, subkey, inputs)
+            params = jax.tree_util.tree_map(lambda w, g: w - 0.0 * g, params, grads)
+            return params, key, hidden
+
+        inputs = self._array(x, dtype)
+        params = (self._array(np.eye(x.shape[-1]), dtype), self._array(np.zeros(x.shape[-1]), dtype))
+        key, outputs = jax.random.key(seed), []
+        for _ in range(n_steps):
+            params, key, hidden = train_step(params, key, inputs)
+            outputs.append(_numpy(hidden))
+        return outputs
 
     # --- the network as a pure function of its parameters (also used by training_step) ----------------------
 

@@ -67,13 +67,21 @@ def _arguments(optimizer: str, hyper: Mapping[str, object]) -> dict[str, object]
 #: Adam, AdamW and Adamax form ``beta_1_power = ops.power(ops.cast(self.beta_1, dtype), local_step)`` (and
 #: beta_2's) in the variable's dtype; Nadam also casts beta_1, beta_2 and 0.96 before ``1 - beta`` and its
 #: momentum schedule. All four update their moments as ``m += (g - m) * (1 - beta)``. SGD, Adagrad, RMSprop and
-#: Adadelta use the Python hyperparameters directly (each coefficient rounded once): nothing to declare.
-_PRECISION = {
-    "adam": {"dtype_arithmetic": ("bias_correction",), "moment_update": "incremental"},
-    "adamw": {"dtype_arithmetic": ("bias_correction",), "moment_update": "incremental"},
-    "adamax": {"dtype_arithmetic": ("bias_correction",), "moment_update": "incremental"},
-    "nadam": {"dtype_arithmetic": ("bias_correction", "moment_weight", "schedule"), "moment_update": "incremental"},
-}
+#: Adadelta use the Python hyperparameters directly (each coefficient rounded once).
+_DTYPE_ARITHMETIC = {"adam": ("bias_correction",), "adamw": ("bias_correction",), "adamax": ("bias_correction",),
+                     "nadam": ("bias_correction", "moment_weight", "schedule")}
+#: ``ops.cast(python_float, dtype)`` is ``tf.cast``, which converts the number to a float32 tensor first: whatever
+#: Keras casts is rounded to float32 also in float64 (``float32_hyperparameters``,
+#: docs/spec/optimizers.md#float32-hyperparameters): the betas of the groups above, SGD's momentum, Adagrad's
+#: initial accumulator (``initializers.Constant`` casts it) and every optimizer's weight decay
+#: (``_apply_weight_decay``). Arithmetic with the Python number itself (``1 - self.beta_1`` in Adam, RMSprop's rho,
+#: epsilon, NAdam's product of momentum factors) converts it to the tensor's dtype directly: not rounded.
+_CAST = {"sgd": ("momentum",), "adagrad": ("initial_accumulator_value",)}
+_PRECISION = {name: {**({"dtype_arithmetic": _DTYPE_ARITHMETIC[name], "moment_update": "incremental"}
+                        if name in _DTYPE_ARITHMETIC else {}),
+                     "float32_hyperparameters": (*_CAST.get(name, ()), *_DTYPE_ARITHMETIC.get(name, ()),
+                                                 "weight_decay")}
+              for name in _OPTIMIZERS}
 
 
 class KerasOptimizersMixin:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Mapping, Sequence
+from types import MappingProxyType
 
 import numpy as np
 
@@ -16,13 +17,16 @@ class ReferenceBackend(Backend):
     """Runs ``nnspec.reference`` through the adapter protocol, in the dtype under test."""
 
     name = "reference"
+    option_names = MappingProxyType({})
 
     def capabilities(self) -> Capabilities:
         return Capabilities(
             primitives=frozenset(p.name for p in catalogue.PRIMITIVES),
             dtypes=("float64", "float32", "float16"),
             devices=("cpu",),
-            features=frozenset({"network", "dropout", "early_stopping", "training_step", "epoch_batches"}),
+            features=frozenset({"network", "dropout", "dropout_stream", "dropout_stream_unseeded",
+                                "dropout_training_stream", "early_stopping",
+                                "training_step", "epoch_batches"}),
             optimizers={name: profiles.conventions("pytorch", name) for name in profiles.OPTIMIZERS},
         )
 
@@ -63,6 +67,16 @@ class ReferenceBackend(Backend):
         if grad_output is None:
             return y, None
         return y, dropout.backward(np.asarray(grad_output, dtype=dtype), p, mask, training)
+
+    def dropout_stream(self, x, p, n_calls, seed, dtype):
+        """n_calls masks drawn in turn from ONE Generator, ``default_rng(seed)`` (fresh entropy for None)."""
+        rng, values = np.random.default_rng(seed), self._cast({"x": x}, dtype)["x"]
+        return [dropout.forward(values, p, dropout.sample_mask(np.shape(x), p, rng), True) for _ in range(n_calls)]
+
+    def dropout_training_stream(self, x, p, n_steps, seed, dtype):
+        """The reference's training loop draws each step's mask from ONE Generator, ``default_rng(seed)``; the
+        dense layer after it (identity weights, learning rate 0) does not change what the dropout outputs."""
+        return self.dropout_stream(x, p, n_steps, seed, dtype)
 
     def early_stopping(self, losses, rules) -> EarlyStoppingResult:
         result = early_stopping.run([float(v) for v in losses], **rules)

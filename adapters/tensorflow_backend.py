@@ -97,8 +97,22 @@ _ACTIVATIONS = {
 
 #: The named spec variants Keras follows: BinaryCrossentropy on probabilities clips them to
 #: [epsilon, 1 - epsilon] with keras.backend.epsilon() = 1e-7 (keras/src/backend/tensorflow/nn.py).
+#: tf.nn.gelu makes its constants with math_ops.cast(python_float, dtype), which goes through a float32 tensor:
+#: 1/sqrt(2) (exact form) and 0.044715 (tanh form) are float32-rounded also in float64
+#: (docs/spec/activations.md#gelu-float32-constants). The LeakyRelu op holds alpha as a C++ float
+#: (docs/spec/activations.md#leaky-relu-float32-slope).
+_GELU = MappingProxyType({"float32_constants": True})
 CONVENTIONS = MappingProxyType({
     "binary_cross_entropy": MappingProxyType({"clip_probability": float(keras.backend.epsilon())}),
+    "gelu": _GELU,
+    "gelu_tanh": _GELU,
+    "leaky_relu": MappingProxyType({"float32_slope": True, "nan_derivative": "negative"}),
+    # the Relu and LeakyRelu gradient kernels select on x > 0: at NaN, 0 and the slope
+    # (docs/spec/conventions.md#nan-propagation)
+    "relu": MappingProxyType({"nan_derivative": "negative"}),
+    # EarlyStopping.on_epoch_end returns before its stop check on an improving epoch
+    # (docs/spec/early-stopping.md#improvement-postpones)
+    "early_stopping": MappingProxyType({"improvement_postpones": True}),
 })
 
 
@@ -112,18 +126,31 @@ def _dense_layer(weight: np.ndarray, bias: np.ndarray | None, dtype: str, activa
     return layer
 
 
+class _Record(keras.layers.Layer):
+    """Passes its input through and keeps a copy in a variable: what the layer before it output at the last step
+    of a compiled training loop (a variable assignment is a side effect that tf.function keeps)."""
+
+    def build(self, input_shape):
+        self.seen = self.add_weight(shape=tuple(input_shape), initializer="zeros", trainable=False, name="seen")
+
+    def call(self, inputs):
+        self.seen.assign(inputs)
+        return inputs
+
+
 class TensorFlowBackend(KerasOptimizersMixin, KerasTrainingMixin, Backend):
     """TensorFlow 2 with Keras 3 on the CPU. Option ``threads=N``: TF's intra-op threads (default 1)."""
 
     name = "tensorflow"
     known_issues = KNOWN_ISSUES
+    option_names = MappingProxyType({"threads": "TF intra-op threads, 1..256 (default 1)"})
 
     def __init__(self, device: str = "cpu", **options: str) -> None:
         super().__init__(device, **options)
         if device != "cpu":
             raise UnsupportedError(f"tensorflow: only device 'cpu' is supported (tensorflow-cpu), got {device!r}")
         with contextlib.suppress(RuntimeError):  # threads can be set only before TF's first op
-            tf.config.threading.set_intra_op_parallelism_threads(int(options.get("threads", "1")))
+            tf.config.threading.set_intra_op_parallelism_threads(self.int_option("threads", 1, 1, 256))
             tf.config.threading.set_inter_op_parallelism_threads(1)
 
     def capabilities(self) -> Capabilities:
@@ -131,7 +158,10 @@ class TensorFlowBackend(KerasOptimizersMixin, KerasTrainingMixin, Backend):
         # show four disagreements still to classify (docs/findings.md#tf-half-precision-open).
         primitives = frozenset(_LOSSES) | frozenset(_ACTIVATIONS) | {"dense"}
         return Capabilities(primitives=primitives, dtypes=("float64", "float32"), devices=("cpu",),
-                            conventions=CONVENTIONS, features=frozenset({"network"}) | self.TRAINING_FEATURES,
+                            conventions=CONVENTIONS,
+                            features=frozenset({"network", "dropout_stream", "dropout_stream_unseeded",
+                                                "dropout_training_stream"})
+                            | self.TRAINING_FEATURES,
                             optimizers=MappingProxyType(dict(self.OPTIMIZER_CONVENTIONS)))
 
     def environment(self) -> dict[str, object]:
@@ -200,3 +230,34 @@ class TensorFlowBackend(KerasOptimizersMixin, KerasTrainingMixin, Backend):
         bias_grads = iter(grads[len(kernels):])
         return NetworkResult(float(value), tuple(as_numpy(g) for g in grads[:len(kernels)]),
                              tuple(None if layer.bias is None else as_numpy(next(bias_grads)) for layer in layers))
+
+    # --- dropout as training uses it: one layer, many calls (docs/spec/dropout.md#stream) -------------------
+
+    def dropout_layer(self, p: float, seed: int | None, dtype: str):
+        """The one ``keras.layers.Dropout(rate=p, seed=seed)`` of a stream: its SeedGenerator starts at
+        [seed, 0] (a random seed from ``make_default_seed`` for None) and advances by one per call."""
+        return keras.layers.Dropout(rate=p, seed=seed, dtype=dtype)
+
+    def dropout_stream(self, x, p, n_calls, seed, dtype):
+        """ONE Keras Dropout layer called n_calls times with ``training=True``, as ``model.fit`` calls it."""
+        with floatx(dtype):
+            layer, inputs = self.dropout_layer(p, seed, dtype), tf.constant(x, dtype=dtype)
+            return [np.asarray(layer(inputs, training=True), dtype=np.float64) for _ in range(n_calls)]
+
+    def dropout_training_stream(self, x, p, n_steps, seed, dtype):
+        """``model.fit`` (its compiled train function, one batch per epoch) on ``Sequential([Dropout(p, seed),
+        record, Dense])`` with SGD(learning_rate=0) and MSE; ``record`` is a pass-through layer that assigns its
+        input, the dropout's output, to a variable at every step, read by a callback after each batch."""
+        batch, features = x.shape
+        outputs: list[np.ndarray] = []
+        with floatx(dtype):
+            record = _Record(dtype=dtype)
+            model = keras.Sequential([keras.Input((features,), batch_size=batch, dtype=dtype),
+                                      self.dropout_layer(p, seed, dtype), record,
+                                      keras.layers.Dense(features, kernel_initializer="identity", dtype=dtype)])
+            model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.0), loss="mean_squared_error")
+            grab = keras.callbacks.LambdaCallback(
+                on_train_batch_end=lambda step, logs: outputs.append(np.asarray(record.seen.numpy(), np.float64)))
+            model.fit(tf.constant(x, dtype=dtype), tf.zeros((batch, features), dtype=dtype), batch_size=batch,
+                      epochs=n_steps, shuffle=False, verbose=0, callbacks=[grab])
+        return outputs

@@ -72,10 +72,22 @@ _LOSSES = {
 #: The named spec variants PyTorch follows (docs/spec/activations.md#softplus, docs/spec/losses.md).
 CONVENTIONS = MappingProxyType({
     "softplus": {"threshold": 20.0},
+    # at x = NaN threshold_backward tests x <= 0 (false: passes the gradient), leaky_relu_backward x > 0 (false:
+    # the slope) (docs/spec/conventions.md#nan-propagation)
+    "relu": {"nan_derivative": "positive"},
+    "leaky_relu": {"nan_derivative": "negative"},
     # torch clamps each log at -100, and floors the backward's p(1-p) at EPSILON = 1e-12 held as a C++ float,
     # i.e. float32(1e-12) = 9.999999960041972e-13 also in float64 (aten/src/ATen/native/Loss.cpp).
     "binary_cross_entropy": {"log_floor": -100.0, "denominator_floor": float(np.float32(1e-12))},
 })
+
+
+#: One ``nn.Dropout`` module called n times on the device's default generator (docs/spec/dropout.md#stream).
+_STREAM_FEATURES = frozenset({"dropout_stream", "dropout_stream_unseeded", "dropout_training_stream"})
+
+
+#: More threads than any machine has cores is a mistake (100000 crashes torch): refused as an option.
+_MAX_THREADS = 256
 
 
 class TorchBackend(TorchOptimizersMixin, TorchTrainingMixin, Backend):
@@ -86,6 +98,9 @@ class TorchBackend(TorchOptimizersMixin, TorchTrainingMixin, Backend):
     #: primitive -> callable(tensors, params); a class attribute so that a subclass can swap one entry
     ops: Mapping[str, object] = MappingProxyType(_OPS)
     known_issues = KNOWN_ISSUES
+    option_names = MappingProxyType({"threads": "intra-op threads, 1..256 (default 1)",
+                                     "tf32": "1 allows TF32 matmuls on CUDA (default 0)",
+                                     "optimizer_impl": "for_loop (default), foreach or fused"})
 
     def __init__(self, device: str = "cpu", **options: str) -> None:
         super().__init__(device, **options)
@@ -93,8 +108,9 @@ class TorchBackend(TorchOptimizersMixin, TorchTrainingMixin, Backend):
             raise UnsupportedError("torch: device 'cuda' requested but torch.cuda.is_available() is False")
         if device == "mps" and not torch.backends.mps.is_available():
             raise UnsupportedError("torch: device 'mps' requested but MPS is not available")
-        torch.set_num_threads(int(options.get("threads", "1")))
-        if options.get("tf32", "0") == "1":
+        torch.set_num_threads(self.int_option("threads", 1, 1, _MAX_THREADS))
+        self.choice_option("optimizer_impl", "for_loop", ("for_loop", "foreach", "fused"))
+        if self.choice_option("tf32", "0", ("0", "1")) == "1":
             torch.backends.cuda.matmul.allow_tf32 = True
         self._device = torch.device(device)
 
@@ -102,7 +118,7 @@ class TorchBackend(TorchOptimizersMixin, TorchTrainingMixin, Backend):
         dtypes = ("float64", "float32", "float16", "bfloat16") if self.device != "mps" else ("float32",)
         return Capabilities(primitives=frozenset(self.ops), dtypes=dtypes, devices=(self.device,),
                             conventions={**CONVENTIONS, **self.TRAINING_CONVENTIONS},
-                            features=frozenset({"network"}) | self.TRAINING_FEATURES,
+                            features=frozenset({"network"}) | self.TRAINING_FEATURES | _STREAM_FEATURES,
                             optimizers=MappingProxyType(dict(self.OPTIMIZER_CONVENTIONS)))
 
     def environment(self) -> dict[str, object]:
@@ -118,6 +134,9 @@ class TorchBackend(TorchOptimizersMixin, TorchTrainingMixin, Backend):
             "float32_matmul_precision": torch.get_float32_matmul_precision(),
             "deterministic_algorithms": torch.are_deterministic_algorithms_enabled(),
             "threads": torch.get_num_threads(),
+            # the CPU kernels torch dispatches to (AVX2, AVX512, ...): results differ between them
+            "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+            "mkldnn": torch.backends.mkldnn.is_available(),
         }
 
     def _tensor(self, value: np.ndarray, dtype: str, requires_grad: bool = False) -> torch.Tensor:
@@ -172,3 +191,47 @@ class TorchBackend(TorchOptimizersMixin, TorchTrainingMixin, Backend):
         as_numpy = lambda t: t.detach().to("cpu", torch.float64).numpy()  # noqa: E731
         return NetworkResult(value.item(), tuple(as_numpy(m.weight.grad).T for m in linears),
                              tuple(None if m.bias is None else as_numpy(m.bias.grad) for m in linears))
+
+    def dropout_stream(self, x, p, n_calls, seed, dtype):
+        """ONE ``nn.Dropout(p)`` module in training mode called n_calls times, drawing from the device's default
+        generator, seeded once with ``torch.manual_seed(seed)`` (left as it is for None) inside
+        ``torch.random.fork_rng`` so that the caller's state is untouched. There is no ``torch.Generator`` variant:
+        neither ``nn.Dropout`` nor ``F.dropout`` takes a generator (only the private ``torch._fused_dropout``
+        does), and ``torch.bernoulli(generator=...)`` times a scale would be the adapter's dropout, not torch's."""
+        module, tensor = self.dropout_module(p).train(True), self._tensor(x, dtype)
+        with torch.random.fork_rng(devices=[self._device] if self._device.type == "cuda" else []), torch.no_grad():
+            if seed is not None:
+                torch.manual_seed(seed)
+            return [module(tensor).to("cpu", torch.float64).numpy() for _ in range(n_calls)]
+
+    @staticmethod
+    def dropout_module(p: float) -> nn.Module:
+        """The ``nn.Dropout(p)`` module of the stream checks."""
+        return nn.Dropout(p)
+
+    def dropout_training_stream(self, x, p, n_steps, seed, dtype):
+        """``nn.Sequential(nn.Dropout(p), nn.Linear)`` trained by the usual loop (zero_grad, MSE loss, backward,
+        ``SGD(lr=0).step()``) for n_steps on the batch x, the dropout's output taken by a forward hook; the
+        default generator is seeded once (``torch.manual_seed``) inside ``fork_rng``."""
+        tensor = self._tensor(x, dtype)
+        features = tensor.shape[-1]
+        dense = nn.Linear(features, features, device=self._device, dtype=tensor.dtype)
+        with torch.no_grad():
+            dense.weight.copy_(torch.eye(features, dtype=tensor.dtype))
+            dense.bias.zero_()
+        model, outputs = nn.Sequential(self.dropout_module(p), dense).train(True), []
+        hook = model[0].register_forward_hook(
+            lambda module, inputs, output: outputs.append(output.detach().to("cpu", torch.float64).numpy()))
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.0)
+        try:
+            with torch.random.fork_rng(devices=[self._device] if self._device.type == "cuda" else []):
+                if seed is not None:
+                    torch.manual_seed(seed)
+                for _ in range(n_steps):
+                    optimizer.zero_grad()
+                    prediction = model(tensor)
+                    torch.nn.functional.mse_loss(prediction, torch.zeros_like(prediction)).backward()
+                    optimizer.step()
+        finally:
+            hook.remove()
+        return outputs

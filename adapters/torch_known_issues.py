@@ -1,10 +1,14 @@
 """PyTorch's known issues: disagreements with the spec found by nnspec that are framework bugs, not conventions.
 
 Each is written up in docs/findings.md with its minimal input and replay command. Only the inputs named by
-``where`` are excused; everything else about the primitive is still checked. Verified with torch 2.13.0 (CPU).
+``where`` are excused; everything else about the primitive is still checked. Verified with torch 2.13.0 (CPU,
+AVX-512 and, through ``ONEDNN_MAX_CPU_ISA=AVX2``, AVX2); tests/findings/test_torch_findings.py re-checks each.
 """
 
 from __future__ import annotations
+
+import functools
+import os
 
 import numpy as np
 
@@ -12,7 +16,7 @@ from nnspec.adapters.base import KnownIssue
 from nnspec.adapters.known_issue_rules import LOSSES, mean_overflows, reference_trajectory
 from nnspec.conformance import dtypes
 
-__all__ = ["KNOWN_ISSUES"]
+__all__ = ["KNOWN_ISSUES", "onednn_avx512_gelu"]
 
 
 def _per_output(mask: np.ndarray, params) -> np.ndarray:
@@ -20,12 +24,51 @@ def _per_output(mask: np.ndarray, params) -> np.ndarray:
     return mask if params.get("reduction", "mean") == "none" else np.any(mask)
 
 
+@functools.cache
+def onednn_avx512_gelu() -> bool:
+    """Whether torch's exact GELU on CPU runs oneDNN's AVX-512 kernel (``jit:avx512_core``) for float32 and bfloat16.
+
+    ATen sends a contiguous float32 (or, where oneDNN supports it, bfloat16) tensor with more than one element to
+    oneDNN's ``eltwise_gelu_erf`` (``use_mkldnn`` in aten/src/ATen/native/Activation.cpp); oneDNN's AVX-512 kernel
+    computes ``src * (1 + erf) * 0.5`` and so overflows for x > max/2 and is NaN at +inf, its AVX2 kernel does not
+    (measured on one AVX-512 CPU, also with ``ONEDNN_MAX_CPU_ISA=AVX2``). The ISA is ATen's detected capability;
+    ``ONEDNN_MAX_CPU_ISA`` below AVX-512 turns the kernel off.
+    """
+    import torch
+
+    if not (torch.backends.mkldnn.is_available() and torch.backends.mkldnn.enabled):
+        return False
+    if not os.environ.get("ONEDNN_MAX_CPU_ISA", "AVX512").upper().startswith(("AVX512", "AVX10", "ALL")):
+        return False
+    return torch.backends.cpu.get_cpu_capability() == "AVX512"
+
+
+def _onednn_gelu_path(arrays, params, dtype) -> bool:
+    """The exact-GELU call goes to oneDNN's AVX-512 kernel: on the CPU, float32 or bfloat16, two elements or
+    more (``params["device"]`` is the run's device, given by the suite)."""
+    return (str(params.get("device", "cpu")) == "cpu" and dtype in ("float32", "bfloat16")
+            and np.size(arrays["x"]) >= 2 and onednn_avx512_gelu())
+
+
 def _gelu_infinite(arrays, params, dtype):
-    return np.isinf(arrays["x"])
+    """-inf is NaN on every path (-inf * 0); +inf only on oneDNN's AVX-512 kernel."""
+    x = np.asarray(arrays["x"])
+    return (x == -np.inf) | ((x == np.inf) & _onednn_gelu_path(arrays, params, dtype))
+
+
+def _gelu_tanh_minus_infinity(arrays, params, dtype):
+    return np.asarray(arrays["x"]) == -np.inf  # -inf * (1 + tanh(-inf)) = -inf * 0; +inf is right
+
+
+def _gelu_infinite_grad(arrays, params, dtype):
+    return np.isinf(arrays["x"])  # the derivative is NaN at both infinities on every path
 
 
 def _gelu_overflow(arrays, params, dtype):
-    return arrays["x"] > dtypes.get(dtype).max / 2  # x * (1 + erf(x / sqrt 2)) = 2x overflows
+    """oneDNN's AVX-512 kernel forms x * (1 + erf(x / sqrt 2)) = 2x in float32 before halving: inf for
+    x > float32 max / 2 (also for bfloat16 inputs, which it computes in float32)."""
+    x = np.asarray(arrays["x"], dtype=np.float64)
+    return (x > dtypes.get("float32").max / 2) & _onednn_gelu_path(arrays, params, dtype)
 
 
 def _gelu_tanh_grad_overflow(arrays, params, dtype):
@@ -63,28 +106,51 @@ def _smoothing_sum_overflows(arrays, params, dtype):
 
 
 def _bce_logits_infinite(arrays, params, dtype):
-    return _per_output(np.isinf(arrays["logits"]), params)
+    """NaN at -inf for every target and at +inf with target 1; +inf with target < 1 gives the right +inf."""
+    x, y = np.asarray(arrays["logits"]), np.asarray(arrays["target"])
+    return _per_output((x == -np.inf) | ((x == np.inf) & (y == 1)), params)
+
+
+#: Losses whose float16 mean torch accumulates in float16 on CPU (nll_loss, the probabilities form of
+#: cross_entropy): their float16 sum overflows at 65504. MSE and both BCEs accumulate in float32 there.
+_HALF_ACCUMULATING = ("softmax_cross_entropy", "softmax_cross_entropy_probs")
+
+
+def _mean_overflows(loss: str):
+    """``mean_overflows`` where torch's accumulation type overflows: the dtype's range, except that float16
+    MSE and BCE sum in float32 (pytorch/pytorch#91597 fixed), so only the cross-entropy family overflows."""
+    where = mean_overflows(loss)
+
+    def torch_where(arrays, params, dtype):
+        if dtype == "float16" and loss not in _HALF_ACCUMULATING:
+            return np.asarray(False)
+        return where(arrays, params, dtype)
+
+    return torch_where
 
 
 KNOWN_ISSUES = tuple(
-    KnownIssue("torch-mean-overflow", loss, "forward", mean_overflows(loss),
-               "reduction='mean' overflows to inf when the sum of the losses exceeds the dtype's range, although the "
-               "mean is finite (the kind of pytorch/pytorch#91597)", "docs/findings.md#torch-mean-overflow")
+    KnownIssue("torch-mean-overflow", loss, "forward", _mean_overflows(loss),
+               "reduction='mean' overflows to inf when the sum of the losses exceeds the range of the type torch "
+               "sums in (float32 for float32 and bfloat16; float16 itself for float16 nll_loss/cross_entropy), "
+               "although the mean is finite", "docs/findings.md#torch-mean-overflow")
     for loss in LOSSES
 ) + (
     KnownIssue("torch-gelu-at-infinity", "gelu", "forward", _gelu_infinite,
-               "gelu(-inf) is NaN (spec: the limit 0), and float32 gelu(+inf) on CPU is NaN (spec: +inf)",
-               "docs/findings.md#torch-gelu-at-infinity"),
+               "gelu(-inf) is NaN (spec: the limit 0); gelu(+inf) is NaN (spec: +inf) only in oneDNN's AVX-512 "
+               "kernel (float32/bfloat16, >= 2 elements, AVX-512 CPU)",
+               "docs/findings.md#torch-gelu-at-infinity (pytorch/pytorch#185770)"),
     KnownIssue("torch-gelu-overflow", "gelu", "forward", _gelu_overflow,
-               "float32 gelu on CPU overflows to +inf for x > max/2 (it forms x * (1 + erf(.)) = 2x first); "
-               "spec: gelu(x) = x there", "docs/findings.md#torch-gelu-overflow"),
-    KnownIssue("torch-gelu-at-infinity", "gelu_tanh", "forward", _gelu_infinite,
+               "oneDNN's AVX-512 GELU kernel (float32/bfloat16, >= 2 elements, AVX-512 CPU) overflows to +inf for "
+               "x > float32 max / 2: it forms x * (1 + erf(.)) = 2x before halving; spec: gelu(x) = x there",
+               "docs/findings.md#torch-gelu-overflow"),
+    KnownIssue("torch-gelu-at-infinity", "gelu_tanh", "forward", _gelu_tanh_minus_infinity,
                "gelu(-inf, approximate='tanh') is NaN (spec: the limit 0)",
                "docs/findings.md#torch-gelu-at-infinity"),
-    KnownIssue("torch-gelu-at-infinity", "gelu", "vjp", _gelu_infinite,
+    KnownIssue("torch-gelu-at-infinity", "gelu", "vjp", _gelu_infinite_grad,
                "the GELU derivative at +-inf is NaN (spec: the limits 1 and 0)",
                "docs/findings.md#torch-gelu-at-infinity"),
-    KnownIssue("torch-gelu-at-infinity", "gelu_tanh", "vjp", _gelu_infinite,
+    KnownIssue("torch-gelu-at-infinity", "gelu_tanh", "vjp", _gelu_infinite_grad,
                "the tanh-GELU derivative at +-inf is NaN (spec: the limits 1 and 0)",
                "docs/findings.md#torch-gelu-at-infinity"),
     KnownIssue("torch-gelu-tanh-grad-overflow", "gelu_tanh", "vjp", _gelu_tanh_grad_overflow,
@@ -106,7 +172,21 @@ KNOWN_ISSUES = tuple(
                "eps / K, so in float16 the sum overflows to inf while the loss is finite (spec: 1600 for logits "
                "[1e4, -1e4 x 4], eps 0.1)", "docs/findings.md#torch-label-smoothing-sum-overflow"),
     KnownIssue("torch-bce-logits-infinite", "binary_cross_entropy_with_logits", "forward", _bce_logits_infinite,
-               "binary_cross_entropy_with_logits is NaN at logits +inf (target 1: spec 0; target 0 or soft: +inf) "
-               "and at -inf with target 1 (spec +inf)",
-               "docs/findings.md#torch-bce-logits-infinite (pytorch/pytorch#49844)"),
+               "binary_cross_entropy_with_logits is NaN at logit -inf for every target (spec: 0 for target 0, "
+               "+inf otherwise) and at +inf with target 1 (spec 0)",
+               "docs/findings.md#torch-bce-logits-infinite (pytorch/pytorch#49844, #102894, #135359)"),
+)
+
+
+def _nan_probability(arrays, params, dtype):
+    return _per_output(np.isnan(arrays["probability"]) | np.isnan(arrays["target"]), params)
+
+
+KNOWN_ISSUES += tuple(
+    KnownIssue("torch-bce-rejects-nan", "binary_cross_entropy", kind, _nan_probability,
+               "binary_cross_entropy raises RuntimeError('all elements of input [target] should be between 0 and 1') "
+               "for a NaN probability or target: its range checks fail for NaN; spec: NaN propagates to the loss "
+               "and gradient",
+               "docs/findings.md#torch-bce-rejects-nan")
+    for kind in ("forward", "vjp")
 )

@@ -35,12 +35,27 @@ def area(primitive: str) -> str:
     return "other"
 
 
+class IncompleteReport(ValueError):
+    """A report that does not describe a whole run: the matrix would present its gaps as results."""
+
+
 def _load(path: Path) -> dict:
+    """A complete report: an interrupted or failed-to-start run's report, or one from an older schema that does
+    not say whether it is complete, is refused (IncompleteReport)."""
     path = path / "report.json" if path.is_dir() else path
-    return json.loads(path.read_text())
+    report = json.loads(path.read_text())
+    status = report.get("status")
+    if status != "complete":
+        raise IncompleteReport(f"{path}: the report's status is {status!r}, not 'complete' (rerun it; "
+                               "docs/report-schema.md#status)")
+    not_run = [case["id"] for case in report.get("cases", []) if case.get("outcome") == "not run"]
+    if not_run:
+        raise IncompleteReport(f"{path}: {len(not_run)} test(s) never ran, e.g. {not_run[0]}")
+    return report
 
 
-_FACTS = ("scalar_dtype", "dtype_arithmetic", "moment_update", "state_not_held")  # not conventions
+#: precision facts, not conventions
+_FACTS = ("scalar_dtype", "dtype_arithmetic", "moment_update", "state_not_held", "float32_hyperparameters")
 
 
 def _cell(counts: dict[str, int]) -> str:
@@ -48,9 +63,10 @@ def _cell(counts: dict[str, int]) -> str:
         return ""
     if counts.get("failed"):
         return f"**{counts['failed']} fail** / {counts.get('passed', 0)} pass"
-    if counts.get("passed"):
+    if counts.get("passed") or counts.get("excused"):
         unsupported = f", {counts['unsupported']} unsup." if counts.get("unsupported") else ""
-        return f"{counts['passed']} pass{unsupported}"
+        excused = f", {counts['excused']} excused" if counts.get("excused") else ""
+        return f"{counts.get('passed', 0)} pass{excused}{unsupported}"
     return "unsupported"
 
 
@@ -58,7 +74,7 @@ def _outcomes(report: dict) -> list[str]:
     backend = report["environment"].get("backend", {})
     counts: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for case in report["cases"]:
-        outcome = "failed" if case["outcome"] in ("failed", "error") else case["outcome"]
+        outcome = "failed" if case["outcome"] in ("failed", "error", "timeout", "crashed") else case["outcome"]
         counts[(case["dtype"], area(case["primitive"]))][outcome] += 1
     order = ("float64", "float32", "float16", "bfloat16")
     rows = []
@@ -148,7 +164,12 @@ def main() -> int:
     parser.add_argument("--output", type=Path)
     args = parser.parse_args()
     shown = " ".join(["python3 ci/matrix.py", *(str(p) for p in args.reports)])
-    text = render([_load(p) for p in args.reports], shown)
+    try:
+        reports = [_load(p) for p in args.reports]
+    except (IncompleteReport, OSError, json.JSONDecodeError) as error:
+        print(f"matrix: {error}", file=sys.stderr)
+        return 2
+    text = render(reports, shown)
     if args.output:
         args.output.write_text(text)
     print(text)

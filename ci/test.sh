@@ -16,11 +16,11 @@ run() {
   [ "$code" -eq 0 ] || status=1
 }
 run python3 -m pytest -q -n 2
-run nnspec run --backend reference --profile ci --report reports/reference
-run nnspec run --backend torch --profile ci --report reports/torch
-run nnspec run --backend jax --profile ci --dtype float64,float32 --report reports/jax
+run nnspec run --backend reference --profile ci --jobs 2 --report reports/reference
+run nnspec run --backend torch --profile ci --jobs 2 --report reports/torch
+run nnspec run --backend jax --profile ci --jobs 2 --dtype float64,float32 --report reports/jax
 # JAX compiles every new shape, so its half-precision dtypes run at the quick profile here (at ci they pass
 # too, in about 4 minutes: docs/benchmarks.md)
-run nnspec run --backend jax --profile quick --dtype float16,bfloat16 --report reports/jax-half
-run nnspec run --backend tensorflow --profile ci --report reports/tensorflow
+run nnspec run --backend jax --profile quick --jobs 2 --dtype float16,bfloat16 --report reports/jax-half
+run nnspec run --backend tensorflow --profile ci --jobs 2 --report reports/tensorflow
 exit $status

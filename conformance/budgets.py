@@ -514,6 +514,9 @@ class Comparison:
     budget: float = float("nan")
     problem: str = ""
     known: tuple[str, ...] = ()
+    #: elements compared, and how many of them a known issue covered (not judged: excused if they mismatched)
+    size: int = 0
+    excused: int = 0
 
     @property
     def ok(self) -> bool:
@@ -562,15 +565,37 @@ def compare(observed: np.ndarray, expected: np.ndarray, budget: np.ndarray,
         error = np.where(np.isnan(error), np.inf, error)
         ratio = np.where(error == 0, 0.0, error / budget)
     known: tuple[str, ...] = ()
+    excused_count = 0
     if excused is not None:
         excused = np.broadcast_to(np.asarray(excused, dtype=bool), ratio.shape)
+        excused_count = int(np.sum(excused))
         known = excused_by if bool(np.any(excused & (ratio > 1))) else ()
         ratio = np.where(excused, 0.0, ratio)
     if ratio.size == 0 or np.max(ratio) == 0:
-        return Comparison(0.0, known=known)
+        return Comparison(0.0, known=known, size=int(ratio.size), excused=excused_count)
     worst = np.unravel_index(int(np.argmax(ratio)), ratio.shape)
     return Comparison(float(ratio[worst]), tuple(int(i) for i in worst), float(observed[worst]),
-                      float(expected[worst]), float(budget[worst]), known=known)
+                      float(expected[worst]), float(budget[worst]), known=known, size=int(ratio.size),
+                      excused=excused_count)
+
+
+def compare_elements(observed: np.ndarray, expected: np.ndarray, budget: np.ndarray,
+                     overflow: float | None = None) -> np.ndarray:
+    """error / budget of every element under :func:`compare`'s rules, before any excuse: ``compare`` reports the
+    largest of these over the elements that are not excused. The exhaustive sweeps (nnspec.conformance.sweep)
+    use it to group every failing input; tests/conformance/test_sweep_bugs.py checks that the two agree."""
+    observed = np.asarray(observed, dtype=np.float64)
+    expected = np.asarray(expected, dtype=np.float64)
+    budget = np.broadcast_to(np.nan_to_num(np.asarray(budget, dtype=np.float64), nan=0.0, posinf=np.inf),
+                             expected.shape)
+    same = (np.isnan(observed) & np.isnan(expected)) | (np.isinf(expected) & (observed == expected))
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        if overflow is not None:
+            may_overflow = np.isfinite(expected) & (np.abs(expected) + budget >= overflow)
+            same |= may_overflow & np.isinf(observed) & (np.sign(observed) == np.sign(expected))
+        error = np.where(same, 0.0, np.abs(observed - expected))
+        error = np.where(np.isnan(error), np.inf, error)
+        return np.where(error == 0, 0.0, error / budget)
 
 
 # --- networks ----------------------------------------------------------------------------------------------------
@@ -759,6 +784,19 @@ def binomial(count: int, n: int, q: float) -> Comparison:
     """Judge a count of successes in n independent trials of probability q: outside the acceptance interval
     of ``binomial_interval`` the ratio exceeds 1 (the budget is the distance from n q to the interval's end)."""
     lo, hi = binomial_interval(n, q)
+    mean = n * q
+    budget = max(mean - lo, 0.0) if count < mean else max(hi - mean, 0.0)
+    return compare(np.asarray(float(count)), np.asarray(mean), np.asarray(budget))
+
+
+def binomial_in_family(count: int, n: int, q: float, family: int) -> Comparison:
+    """``binomial`` for one of ``family`` counts judged together as ONE check (Bonferroni): each count's interval
+    is at level FALSE_ALARM_PER_CHECK / family, so by the union bound the family fails a correct backend with
+    probability at most FALSE_ALARM_PER_CHECK, however its counts depend on each other (the pairs of calls of one
+    dropout stream share calls)."""
+    if isinstance(family, bool) or not isinstance(family, int) or family < 1:
+        raise ValueError(f"binomial_in_family: family must be an integer >= 1, got {family!r}")
+    lo, hi = binomial_interval(n, q, FALSE_ALARM_PER_CHECK / family)
     mean = n * q
     budget = max(mean - lo, 0.0) if count < mean else max(hi - mean, 0.0)
     return compare(np.asarray(float(count)), np.asarray(mean), np.asarray(budget))
@@ -1143,16 +1181,18 @@ def optimizer_steps(optimizer: str, keywords: Mapping[str, object], param: np.nd
             the format of its scalar state (NAdam's ``mu_product``) when coarser than ``dtype`` (PyTorch: float32
             also for float64 parameters); ``dtype_arithmetic``, the coefficient groups ("bias_correction",
             "moment_weight", "schedule") it computes in ``dtype`` from rounded hyperparameters; ``moment_update``
-            "incremental" for m + (g - m)(1 - beta).
+            "incremental" for m + (g - m)(1 - beta); ``float32_hyperparameters`` changes no rounding here: the
+            caller evaluates the reference, and these budgets, at the framework's float32-rounded values
+            (``optimizer_checks.reference_keywords`` and ``step_reference``), which are then exact.
 
     Returns:
         One dict per step: ``"param"`` and each state field (``mu_product`` 0-d) -> budget array.
     """
     precision = dict(precision or {})
-    unknown = set(precision) - {"scalar_dtype", "dtype_arithmetic", "moment_update"}
+    unknown = set(precision) - {"scalar_dtype", "dtype_arithmetic", "moment_update", "float32_hyperparameters"}
     if unknown:
         raise ValueError(f"precision: unknown facts {sorted(unknown)}; expected scalar_dtype, dtype_arithmetic, "
-                         "moment_update")
+                         "moment_update, float32_hyperparameters")
     groups = set(precision.get("dtype_arithmetic", ())) - {"bias_correction", "moment_weight", "schedule"}
     if groups:
         raise ValueError(f"precision: dtype_arithmetic groups {sorted(groups)} are not bias_correction, "

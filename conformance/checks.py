@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from nnspec.adapters.base import Backend
-from nnspec.conformance import budgets, dtypes
+from nnspec.conformance import budgets, dtypes, excuses, report
 from nnspec.conformance.budgets import Comparison
 from nnspec.reference import catalogue
 
@@ -38,12 +38,8 @@ def _accepted(function, params: Mapping[str, object]) -> dict[str, object]:
 
 
 def _excuses(backend: Backend, primitive: str, kind: str, arrays, params, dtype: str):
-    """The mask and ids of the backend's known issues that apply to this check."""
-    issues = [issue for issue in backend.known_issues if issue.primitive == primitive and issue.kind == kind]
-    if not issues:
-        return None, ()
-    masks = [np.asarray(issue.where(arrays, params, dtype), dtype=bool) for issue in issues]
-    return np.logical_or.reduce(np.broadcast_arrays(*masks)), tuple(issue.id for issue in issues)
+    """The mask and ids of the backend's known issues that apply to this check (nnspec.conformance.excuses)."""
+    return excuses.element_mask(backend, primitive, kind, arrays, params, dtype)
 
 
 def forward(backend: Backend, primitive: str, arrays: Mapping[str, np.ndarray], params: Mapping[str, object],
@@ -147,8 +143,7 @@ def save_case(path: Path, case: Mapping[str, object]) -> Path:
     encoded["arrays"] = {k: _encode(v) for k, v in case["arrays"].items()}
     if case.get("grad_output") is not None:
         encoded["grad_output"] = _encode(case["grad_output"])
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(encoded, indent=1))
+    report.write_atomic(path, json.dumps(encoded, indent=1))
     return path
 
 

@@ -20,21 +20,29 @@ import importlib
 import inspect
 from collections.abc import Mapping, Sequence
 
+import mpmath
 import numpy as np
 
 from nnspec.adapters.base import Backend
 from nnspec.conformance import budgets, dtypes
 from nnspec.conformance.budgets import Comparison
 
-__all__ = ["UnreachableState", "require", "declared", "precision", "reference_keywords", "steps", "trajectory",
-           "compare_trajectory", "case", "run_case", "SPEC", "PRECISION", "NOT_REFERENCE"]
+__all__ = ["UnreachableState", "require", "declared", "precision", "reference_keywords", "step_reference",
+           "steps", "trajectory", "compare_trajectory", "case", "run_case", "SPEC", "PRECISION", "NOT_REFERENCE",
+           "FLOAT32_HYPERPARAMETERS", "FLOAT32_GROUPS"]
 
 SPEC = "docs/spec/optimizers.md#conformance"
 # Declared facts that are not reference keywords (docs/spec/optimizers.md#precision): precisions (the formula is
 # the reference's, its rounding the framework's), and state fields the framework does not hold because its
 # representation derives them (``state_not_held``: optax's NAdam has no mu_product).
-PRECISION = ("scalar_dtype", "dtype_arithmetic", "moment_update")
+PRECISION = ("scalar_dtype", "dtype_arithmetic", "moment_update", "float32_hyperparameters")
 NOT_REFERENCE = (*PRECISION, "state_not_held")
+#: ``float32_hyperparameters`` (docs/spec/optimizers.md#precision) names hyperparameters the framework uses rounded
+#: to float32 wherever they enter (Keras's ``ops.cast(python_float, dtype)`` is ``tf.cast``, which makes a float32
+#: tensor first) ...
+FLOAT32_HYPERPARAMETERS = ("momentum", "weight_decay", "initial_accumulator_value")
+#: ... and coefficient groups whose beta (and NAdam's 0.96) it rounds to float32, as ``dtype_arithmetic`` names them.
+FLOAT32_GROUPS = ("bias_correction", "moment_weight", "schedule")
 
 
 def require(checker, optimizer: str, prop: str) -> None:
@@ -47,8 +55,8 @@ def require(checker, optimizer: str, prop: str) -> None:
     caps = checker.backend.capabilities()
     if optimizer not in caps.optimizers:
         pytest.skip(f"unsupported: {checker.backend.name} does not declare optimizer {optimizer!r}")
-    if checker.dtype not in caps.dtypes:
-        pytest.skip(f"unsupported: {checker.backend.name} does not declare dtype {checker.dtype}")
+    if not caps.declares_dtype(optimizer, checker.dtype):
+        pytest.skip(f"unsupported: {checker.backend.name} does not declare dtype {checker.dtype} for {optimizer}")
 
 
 def module(optimizer: str):
@@ -73,9 +81,82 @@ def reference_keywords(optimizer: str, hyper: Mapping[str, object], conventions:
     accepted = inspect.signature(module(optimizer).step).parameters
     keywords = {**hyper, **{k: v for k, v in conventions.items() if k not in NOT_REFERENCE}}
     keywords = {k: v for k, v in keywords.items() if k in accepted}
+    rounded = _float32_facts(conventions)
+    for name in set(rounded) & set(FLOAT32_HYPERPARAMETERS) & set(keywords):
+        keywords[name] = _float32(keywords[name])
+    if "betas" in accepted and set(rounded) & set(FLOAT32_GROUPS):
+        keywords.setdefault("betas", accepted["betas"].default)
     if "betas" in keywords:
-        keywords["betas"] = tuple(keywords["betas"])
+        betas = tuple(keywords["betas"])
+        keywords["betas"] = tuple(map(_float32, betas)) if "moment_weight" in rounded else betas
     return keywords
+
+
+def _float32(value) -> float:
+    return float(np.float32(value))
+
+
+def _float32_facts(conventions: Mapping[str, object]) -> tuple[str, ...]:
+    """The declared ``float32_hyperparameters``, checked."""
+    rounded = tuple(conventions.get("float32_hyperparameters", ()))
+    unknown = set(rounded) - set(FLOAT32_HYPERPARAMETERS) - set(FLOAT32_GROUPS)
+    if unknown:
+        raise ValueError(f"float32_hyperparameters: {sorted(unknown)} are neither hyperparameters "
+                         f"{', '.join(FLOAT32_HYPERPARAMETERS)} nor groups {', '.join(FLOAT32_GROUPS)}")
+    return rounded
+
+
+def _mp(value) -> mpmath.mpf:
+    return mpmath.mpf(float(value))
+
+
+def step_reference(optimizer: str, hyper: Mapping[str, object], keywords: Mapping[str, object],
+                   conventions: Mapping[str, object], state):
+    """The reference keywords and state that reproduce, exactly, step ``state.step + 1`` of a framework declaring
+    float32-rounded coefficient groups (docs/spec/optimizers.md#precision): the same step re-parameterised, with
+    every factor computed at 50 digits and rounded once.
+
+    Math (c_t = 1 - beta**t with the declared beta, c32_t with beta rounded to float32; t = state.step + 1):
+        Adam, AdamW ("eps_hat"), Adamax with ``bias_correction`` (the bias corrections' beta only):
+            R = (sqrt(c32_t(beta2)) / c32_t(beta1)) / (sqrt(c_t(beta2)) / c_t(beta1))     (Adamax: c_t / c32_t)
+            lr' = lr * R;  weight_decay' = weight_decay / R   (the decay p - lr * wd * p keeps its lr)
+        NAdam with all three groups (beta1, beta2 and 0.96 rounded in the update, not in the product of the
+        momentum factors, which Keras keeps from the Python numbers):
+            betas' = betas rounded (``reference_keywords``);  momentum_decay' = momentum_decay * ln(0.96_32) / ln(0.96)
+            mu_product' = mu_product * mu_t(beta1, 0.96) / mu_t(beta1_32, 0.96_32)
+    so that the reference's mu_product * mu_t is the framework's product. Anything else is a ValueError.
+    """
+    groups = set(_float32_facts(conventions)) & set(FLOAT32_GROUPS)
+    if not groups:
+        return dict(keywords), state
+    keywords, t = dict(keywords), int(state.step) + 1
+    defaults = {k: v.default for k, v in inspect.signature(module(optimizer).step).parameters.items()}
+    beta1, beta2 = (_mp(b) for b in tuple(hyper.get("betas", defaults["betas"])))
+    low1, low2 = (_mp(_float32(b)) for b in (beta1, beta2))
+    with mpmath.workdps(50):
+        if optimizer in ("adam", "adamw", "adamax") and groups == {"bias_correction"}:
+            if optimizer != "adamax" and keywords.get("eps_placement") != "eps_hat":
+                raise ValueError(f"{optimizer}: float32 bias corrections are expressible with eps_placement "
+                                 f"'eps_hat' only, got {keywords.get('eps_placement')!r}")
+            ratio = (1 - beta1**t) / (1 - low1**t)
+            if optimizer != "adamax":
+                ratio *= mpmath.sqrt(1 - low2**t) / mpmath.sqrt(1 - beta2**t)
+            keywords["lr"] = float(_mp(keywords.get("lr", defaults["lr"])) * ratio)
+            if keywords.get("weight_decay", defaults["weight_decay"]):
+                keywords["weight_decay"] = float(_mp(keywords.get("weight_decay", defaults["weight_decay"])) / ratio)
+            return keywords, state
+        if optimizer == "nadam" and groups == set(FLOAT32_GROUPS) and keywords.get("momentum_schedule") == "dozat":
+            psi = _mp(keywords.get("momentum_decay", defaults["momentum_decay"]))
+            decay, low_decay = _mp(0.96), _mp(_float32(0.96))
+            keywords["momentum_decay"] = float(psi * mpmath.log(low_decay) / mpmath.log(decay))
+            framework = beta1 * (1 - decay ** (t * psi) / 2)
+            reference = low1 * (1 - low_decay ** (t * psi) / 2)
+            if reference != 0:  # (beta1 = 0: both products are 0)
+                return keywords, state._replace(mu_product=float(_mp(state.mu_product) * framework / reference))
+            if framework == 0:
+                return keywords, state
+    raise ValueError(f"{optimizer}: float32_hyperparameters groups {sorted(groups)} are not expressible as the "
+                     "reference's step (see optimizer_checks.step_reference)")
 
 
 def _as64(state) -> dict[str, object]:
@@ -116,14 +197,15 @@ def steps(backend: Backend, optimizer: str, hyper: Mapping[str, object], param: 
     for index, grad in enumerate(grads, 1):
         given = _as64(state_d)
         param64 = param_d.astype(np.float64)
+        step_keywords, start = step_reference(optimizer, hyper, keywords, conventions, ref.State(**given))
         with np.errstate(invalid="ignore"):
-            expected_param, expected_state = ref.step(param64, grad, ref.State(**given), **keywords)
+            expected_param, expected_state = ref.step(param64, grad, start, **step_keywords)
         if not _finite(expected_param, expected_state):
             raise UnreachableState(f"{optimizer}: the float64 step from the {dtype} reference's state {given} is "
                                    "not finite (a state that underflowed in the dtype)")
         observed = backend.optimizer_step(optimizer, dict(hyper), param64, grad,
                                           None if index == 1 else given, dtype)
-        budget = budgets.optimizer_steps(optimizer, keywords, param64, [grad], given, dtype,
+        budget = budgets.optimizer_steps(optimizer, step_keywords, param64, [grad], start, dtype,
                                          precision(conventions))[0]
         result.update(_compare_step(index, observed, (expected_param, expected_state._asdict()), budget,
                                     not_held=tuple(conventions.get("state_not_held", ()))))
@@ -177,11 +259,14 @@ def compare_trajectory(observed, optimizer: str, hyper: Mapping[str, object], pa
     keywords = reference_keywords(optimizer, hyper, conventions)
     ref = module(optimizer)
     param64, state = np.asarray(param, dtype=np.float64), ref.init(np.asarray(param, dtype=np.float64), **keywords)
+    # (with float32 coefficient groups the steps run at step_reference's keywords, whose lr differs by the float32
+    # rounding of beta relative to 1 - beta**t, 1e-5 for 0.999 at t = 1: these budgets move by as little)
     step_budgets = budgets.optimizer_steps(optimizer, keywords, param64, grads, state, dtype,
                                            precision(conventions))
     result: dict[str, Comparison] = {}
     for index, (grad, obs, budget) in enumerate(zip(grads, observed, step_budgets), 1):
-        param64, state = ref.step(param64, grad, state, **keywords)
+        step_keywords, state = step_reference(optimizer, hyper, keywords, conventions, state)
+        param64, state = ref.step(param64, grad, state, **step_keywords)
         result.update(_compare_step(index, obs, (param64, state._asdict()), budget, require_state,
                                     tuple(conventions.get("state_not_held", ()))))
         if any(not c.ok for c in result.values()):

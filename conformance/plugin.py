@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from nnspec.conformance import profiles
+from nnspec.conformance import profiles, runconfig
 from nnspec.conformance.session import Checker, Session
 
 profiles.register()
@@ -33,13 +33,25 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--report", default=None, metavar="DIR", help="write report.json (and failing cases) here")
     group.addoption("--no-known-issues", action="store_true",
                     help="do not excuse the backend's documented known issues (to see whether they persist)")
+    group.addoption("--nnspec-randomize", action="store_true",
+                    help="draw the profile's examples at random (seeded by --hypothesis-seed) instead of the "
+                         "derandomized ones: `nnspec run --seed S`")
+    group.addoption("--nnspec-no-shrink", action="store_true",
+                    help="report each test's first failing example as drawn, without shrinking "
+                         "(`nnspec run --no-shrink`)")
+    group.addoption("--call-timeout", type=float, default=runconfig.DEFAULT_CALL_TIMEOUT, metavar="SECONDS",
+                    help="wall-clock limit of one backend call (outcome 'timeout'; 0: none; default %(default)s)")
 
 
+@pytest.hookimpl(trylast=True)  # after Hypothesis' own plugin has loaded --hypothesis-profile
 def pytest_configure(config: pytest.Config) -> None:
-    if config.getoption("hypothesis_profile", None) is None:
-        from hypothesis import settings
+    from hypothesis import settings
 
+    if config.getoption("hypothesis_profile", None) is None:
         settings.load_profile("ci")
+    randomize, shrink = config.getoption("nnspec_randomize"), not config.getoption("nnspec_no_shrink")
+    if randomize or not shrink:
+        settings.load_profile(profiles.variant(settings._current_profile, randomized=randomize, shrink=shrink))
     config.pluginmanager.register(Session(config), "nnspec-session")
 
 

@@ -1,10 +1,20 @@
-"""The suite's run state: the backend under test, per-test records, failure messages, summary and report."""
+"""The suite's run state: the backend under test, per-test records, failure messages, summary and report.
+
+One code path serves a run in one process and a run with worker processes (``--jobs``, pytest-xdist): the
+process that runs a test fills its :class:`Record` and attaches it to the test's report
+(``user_properties``); the process that writes the report rebuilds every record from those reports. So a
+worker that crashes loses only its current test, which is reported as ``crashed``.
+
+Outcomes (docs/report-schema.md#outcomes): passed, excused, failed, error, timeout, crashed, interrupted,
+unsupported, skipped, not run.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import platform
-import re
 import shlex
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,13 +22,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from nnspec.adapters import load_backend
-from nnspec.adapters.base import Backend
-from nnspec.conformance import checks, report
-from nnspec.conformance.budgets import Comparison
+from nnspec.conformance import report, runconfig
+from nnspec.conformance.checker import Checker
+from nnspec.conformance.guard import BackendError, BackendFault, BackendTimeout, GuardedBackend
 from nnspec.reference import catalogue
 
-__all__ = ["Record", "Session", "Checker"]
+__all__ = ["Record", "Session", "Checker", "FAILING"]
+
+#: Outcomes that make the run fail (non-zero exit).
+FAILING = frozenset({"failed", "error", "timeout", "crashed", "interrupted"})
+
+_PROPERTY = "nnspec-record"
 
 
 @dataclass
@@ -33,28 +47,61 @@ class Record:
     outcome: str = "not run"
     worst_ratio: float = 0.0
     examples: int = 0
+    #: examples in which a known issue excused something, and those in which it excused everything checked
+    excused_examples: int = 0
+    fully_excused_examples: int = 0
+    #: draws the backend rejected (UnsupportedError for one hyperparameter variant, say), with the reasons
+    rejected: int = 0
+    rejected_reasons: list[str] = field(default_factory=list)
     message: str = ""
     replay: str = ""
     known_issues: set[str] = field(default_factory=set)
+    duration: float = 0.0
+
+    def to_json(self) -> dict[str, object]:
+        data = dataclasses.asdict(self)
+        data["known_issues"] = sorted(self.known_issues)
+        return data
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, object]) -> Record:
+        data = dict(data)
+        data["known_issues"] = set(data.get("known_issues", ()))
+        return cls(**{k: v for k, v in data.items() if k in {f.name for f in dataclasses.fields(cls)}})
 
 
-def _options(config: pytest.Config) -> dict[str, str]:
-    pairs = {}
-    for item in config.getoption("backend_option"):
-        key, sep, value = item.partition("=")
-        if not sep:
-            raise pytest.UsageError(f"--backend-option must be KEY=VALUE, got {item!r}")
-        pairs[key] = value
-    return pairs
+def _primitive_names() -> frozenset[str]:
+    return frozenset(p.name for p in catalogue.PRIMITIVES)
 
 
-def _show(array: np.ndarray | None) -> str:
-    if array is None:
-        return "None"
-    array = np.asarray(array)
-    if array.dtype.kind != "f":
-        return np.array2string(array, separator=", ", threshold=24)
-    return np.array2string(array, separator=", ", threshold=24, floatmode="unique")
+def _placeholder(nodeid: str) -> Record:
+    """The record of a collected test that has not reported yet: its dtype and primitive read off its id."""
+    name = nodeid.split("::")[-1]
+    test, _, params = name.partition("[")
+    parts = params.rstrip("]").split("-") if params else []
+    dtype = parts[0] if parts else "?"
+    names = _primitive_names()
+    primitive = next((p for p in parts[1:] if p in names), test.removeprefix("test_").split("_")[0])
+    return Record(nodeid, test, dtype, primitive=primitive)
+
+
+def _outcome_of(excinfo) -> str:
+    """The outcome an exception that escaped a test stands for."""
+    found = []
+
+    def walk(error: BaseException) -> None:
+        found.append(error)
+        for inner in getattr(error, "exceptions", ()) or ():
+            walk(inner)
+
+    walk(excinfo.value)
+    if any(isinstance(e, BackendTimeout) for e in found):
+        return "timeout"
+    if any(isinstance(e, (AssertionError, BackendFault)) for e in found):
+        return "failed"
+    if any(isinstance(e, BackendError) for e in found):
+        return "error"
+    return "failed" if excinfo.errisinstance(pytest.fail.Exception) else "error"
 
 
 class Session:
@@ -62,57 +109,162 @@ class Session:
 
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
+        self.run = runconfig.from_pytest(config)
         self.records: dict[str, Record] = {}
-        self._backend: Backend | None = None
-        self.backend_name = config.getoption("backend")
-        self.device = config.getoption("device")
-        self.backend_options = _options(config)
-        report_dir = config.getoption("report")
-        self.report_dir = Path(report_dir) if report_dir else None
+        self._backend: GuardedBackend | None = None
+        self._started: dict[str, float] = {}
+        self._current: Record | None = None
+        self.backend_name = self.run.backend
+        self.device = self.run.device
+        self.backend_options = self.run.backend_options
+        self.report_dir = self.run.report_dir
         self.case_dir = (self.report_dir / "failures") if self.report_dir else Path(".nnspec-failures")
+        self.load_error: str | None = None
+        self.active = False
 
+    # -- the backend ----------------------------------------------------------------------------------------
     @property
-    def backend(self) -> Backend:
+    def backend(self) -> GuardedBackend:
         if self._backend is None:
             try:
-                self._backend = load_backend(self.backend_name, self.device, **self.backend_options)
-            except (ImportError, ValueError, NotImplementedError) as error:
-                pytest.exit(f"nnspec: cannot load backend {self.backend_name!r} on {self.device!r}: {error}",
-                            returncode=4)
-            if self.config.getoption("no_known_issues"):
-                self._backend.known_issues = ()
+                backend = runconfig.load(self.run)
+            except runconfig.RunError as error:
+                self.load_error = str(error)
+                pytest.exit(f"nnspec: {error}", returncode=pytest.ExitCode.USAGE_ERROR)
+            self._backend = GuardedBackend(backend, timeout=self.run.call_timeout, on_event=self._event)
         return self._backend
 
+    def _event(self, kind: str, detail: str) -> None:
+        if self._current is not None and kind == "unsupported":
+            self._current.rejected += 1
+            if detail not in self._current.rejected_reasons and len(self._current.rejected_reasons) < 5:
+                self._current.rejected_reasons.append(detail)
+
     def checker(self, node: pytest.Item, dtype: str) -> Checker:
-        record = self.records.setdefault(node.nodeid, Record(node.nodeid, node.originalname, dtype))
+        record = self.records[node.nodeid] = Record(node.nodeid, node.originalname, dtype)
+        self._current = record
+        self.backend.reset()
         return Checker(self, record)
 
+    def dtypes(self) -> list[str]:
+        """The dtypes of ``--dtype``, validated against what the backend declares (``declared``: all of them)."""
+        try:
+            return runconfig.dtypes(self.run, self.backend.capabilities())
+        except runconfig.RunError as error:
+            self.load_error = str(error)
+            pytest.exit(f"nnspec: {error}", returncode=pytest.ExitCode.USAGE_ERROR)
+
     # -- pytest hooks ---------------------------------------------------------------------------------------
-    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        record = self.records.get(report.nodeid)
-        if record is None:
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        """Fail fast, before any test, on a bad report folder or a backend that cannot run what was asked."""
+        self.active = runconfig.suite_selected(self.config)
+        if not self.active:
             return
-        if report.when == "call" or (report.when == "setup" and report.outcome != "passed"):
-            if report.skipped:
-                reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
-                record.outcome = "unsupported" if "unsupported:" in reason else "skipped"
-                record.message = reason.removeprefix("Skipped: ")
-            else:
-                record.outcome = report.outcome
-                if report.failed and not record.message:
-                    record.message = str(report.longrepr)[-2000:]
+        if self.report_dir is not None and not hasattr(self.config, "workerinput"):
+            try:
+                report.prepare(self.report_dir)
+            except OSError as error:
+                self.load_error = f"--report {self.report_dir}: cannot write there ({error})"
+                pytest.exit(f"nnspec: {self.load_error}", returncode=pytest.ExitCode.USAGE_ERROR)
+        self.dtypes()  # loads the backend and validates --dtype and --device (exit 4 with one line)
+        runconfig.import_suite()  # a fixed pool of Hypothesis' local constants: the same examples in any order
+
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        for item in session.items:
+            self.records.setdefault(item.nodeid, _placeholder(item.nodeid))
+
+    def pytest_xdist_node_collection_finished(self, node, ids) -> None:
+        for nodeid in ids:
+            self.records.setdefault(nodeid, _placeholder(nodeid))
+
+    def pytest_runtest_logstart(self, nodeid: str, location) -> None:
+        self._started[nodeid] = time.monotonic()
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call):
+        outcome = yield
+        test_report = outcome.get_result()
+        record = self.records.get(item.nodeid)
+        if record is None or record.outcome != "not run" and call.when == "teardown":
+            return
+        if call.excinfo is not None and call.when == "call" and not test_report.skipped:
+            record.outcome = _outcome_of(call.excinfo)
+        if call.when == "call" or test_report.outcome != "passed":
+            test_report.user_properties.append((_PROPERTY, record.to_json()))
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        carried = dict(report.user_properties).get(_PROPERTY)
+        if carried is None and report.nodeid not in self.records:
+            return
+        record = Record.from_json(carried) if carried is not None else self.records[report.nodeid]
+        escaped = record.outcome if carried is not None and record.outcome != "not run" else None
+        self.records[report.nodeid] = record
+        if report.when not in ("setup", "call", "teardown"):  # pytest-xdist: the worker died in this test
+            self._crashed(record, report)
+            return
+        if report.when == "teardown" and report.passed:
+            return
+        record.duration = time.monotonic() - self._started.get(report.nodeid, time.monotonic())
+        if report.skipped:
+            reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+            record.outcome = "unsupported" if "unsupported:" in reason else "skipped"
+            record.message = reason.removeprefix("Skipped: ")
+        elif report.failed:
+            record.outcome = escaped if escaped in FAILING else ("error" if report.when != "call" else "failed")
+            if not record.message:
+                record.message = str(report.longrepr)[-2000:]
+        elif report.when == "call":
+            fully = record.examples > 0 and record.fully_excused_examples == record.examples
+            record.outcome = "excused" if fully else "passed"
+
+    def _crashed(self, record: Record, test_report: pytest.TestReport) -> None:
+        elapsed = time.monotonic() - self._started.get(test_report.nodeid, time.monotonic())
+        hard = self.run.test_timeout
+        if hard and elapsed >= hard * 0.95:
+            record.outcome = "timeout"
+            record.message = (f"{self.backend_name} ({self.device}) {record.dtype} {record.primitive}: the test ran "
+                              f"past the {hard:g} s per-test limit (--test-timeout) and its worker process was "
+                              "stopped")
+        else:
+            record.outcome = "crashed"
+            record.message = (f"{self.backend_name} ({self.device}) {record.dtype} {record.primitive}: the "
+                              "backend's process died in this test (a segfault, an abort or os._exit); the run "
+                              f"went on in a new worker.\n{str(test_report.longrepr)[-1500:]}")
+        record.duration = elapsed
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        if not self.active or hasattr(self.config, "workerinput"):
+            return
+        for nodeid in self._started:
+            record = self.records.get(nodeid)
+            if record is not None and record.outcome == "not run" and session.exitstatus == 2:
+                record.outcome = "interrupted"  # started, never finished
+        outcomes = {r.outcome for r in self.records.values()}
+        self.verdict = None
+        if self.load_error is None and self.records:
+            if outcomes & FAILING and session.exitstatus == 0:
+                session.exitstatus = pytest.ExitCode.TESTS_FAILED
+            if not outcomes & (FAILING | {"passed", "excused"}) and session.exitstatus == 0:
+                self.verdict = "no check was executed: every selected test was unsupported or skipped"
+                session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        status = {0: "complete", 1: "complete", 2: "interrupted"}.get(int(session.exitstatus), "error")
+        if self.report_dir is not None and self.load_error is None:
+            self.report_path = report.write(self.report_dir, self.records.values(), self.environment(),
+                                            self.run_options(), status=status, exit_status=int(session.exitstatus))
 
     def pytest_terminal_summary(self, terminalreporter) -> None:
-        if not self.records:
+        if not self.active or not self.records or self.load_error is not None:
             return
-        environment = self.environment()
-        report.print_summary(self.records.values(), environment, terminalreporter)
-        if self.report_dir is not None:
-            path = report.write(self.report_dir, self.records.values(), environment, self.run_options())
-            terminalreporter.write_line(f"nnspec: report written to {path}")
+        report.print_summary(self.records.values(), self.environment(), terminalreporter)
+        if getattr(self, "verdict", None):
+            terminalreporter.write_line(f"nnspec: FAILED: {self.verdict}", red=True, bold=True)
+        if getattr(self, "report_path", None):
+            terminalreporter.write_line(f"nnspec: report written to {self.report_path}")
 
     def environment(self) -> dict[str, object]:
-        env = {"python": platform.python_version(), "platform": platform.platform(), "numpy": np.__version__}
+        env = {"python": platform.python_version(), "platform": platform.platform(), "numpy": np.__version__,
+               "cpu": cpu_facts()}
         try:
             import hypothesis
 
@@ -130,21 +282,17 @@ class Session:
             }
         return env
 
-    def dtypes(self) -> list[str]:
-        """The dtypes of ``--dtype``; ``declared`` (the default) is every dtype the backend declares."""
-        option = str(self.config.getoption("dtype"))
-        if option.strip() == "declared":
-            return list(self.backend.capabilities().dtypes)
-        return [d.strip() for d in option.split(",") if d.strip()]
-
     def run_options(self) -> dict[str, object]:
-        from hypothesis import settings
-
-        return {"backend": self.backend_name, "device": self.device, "backend_options": self.backend_options,
-                "dtypes": ",".join(self.dtypes()), "profile": settings._current_profile}
+        options = self.run.to_json()
+        options["seed"] = self.config.getoption("hypothesis_seed", None)
+        options["dtypes"] = ",".join(self.dtypes()) if self._backend is not None else self.run.dtype
+        return options
 
     def replay_command(self, case_path: Path) -> str:
-        return "nnspec replay " + shlex.quote(str(case_path))
+        words = ["nnspec", "replay", str(case_path)]
+        if not runconfig.nameable_in_case(self.backend_name):  # a case file names only installed backends
+            words += ["--backend", self.backend_name]
+        return shlex.join(words)
 
     def rerun_command(self, record: Record) -> str:
         words = ["nnspec", "run", "--backend", self.backend_name, "--device", self.device, "--dtype", record.dtype]
@@ -154,114 +302,23 @@ class Session:
         return shlex.join(words)
 
 
-class Checker:
-    """A test's gateway to the backend. Each check records error/budget and fails with a replayable message."""
+#: The instruction-set extensions that select different framework kernels (oneDNN, Eigen, XLA): findings
+#: depend on them (GELU overflows in oneDNN's AVX-512 kernel only).
+_ISA_FLAGS = ("sse4_2", "avx", "avx2", "fma", "avx512f", "avx512bw", "avx512_bf16", "avx512_fp16", "amx_tile",
+              "amx_bf16", "asimd", "sve")
 
-    def __init__(self, session: Session, record: Record) -> None:
-        self.session = session
-        self.record = record
-        self.dtype = record.dtype
 
-    @property
-    def backend(self) -> Backend:
-        return self.session.backend
-
-    def require(self, primitive: str, prop: str, *, feature: str | None = None) -> None:
-        """Skip as *unsupported* unless the backend declares the primitive (or feature) and the dtype."""
-        if self.record.primitive == "?":  # a test that needs several primitives is filed under the first
-            self.record.primitive, self.record.prop = primitive, prop
-        caps = self.backend.capabilities()
-        if feature is not None and feature not in caps.features:
-            pytest.skip(f"unsupported: {self.backend.name} does not declare {feature!r}")
-        if feature is None and primitive not in caps.primitives:
-            pytest.skip(f"unsupported: {self.backend.name} does not declare {primitive!r}")
-        if self.dtype not in caps.dtypes:
-            pytest.skip(f"unsupported: {self.backend.name} does not declare dtype {self.dtype}")
-
-    def forward(self, primitive: str, arrays: Mapping[str, np.ndarray], params: Mapping[str, object] | None = None):
-        params = dict(params or {})
-        comparison = checks.forward(self.backend, primitive, arrays, params, self.dtype)
-        self._judge({"output": comparison}, dict(kind="forward", primitive=primitive, arrays=dict(arrays),
-                                                 params=params))
-
-    def vjp(self, primitive: str, arrays: Mapping[str, np.ndarray], grad_output: np.ndarray,
-            params: Mapping[str, object] | None = None):
-        params = dict(params or {})
-        comparisons = checks.vjp(self.backend, primitive, arrays, params, grad_output, self.dtype)
-        self._judge({f"grad of {k}": c for k, c in comparisons.items()},
-                    dict(kind="vjp", primitive=primitive, arrays=dict(arrays), params=params, grad_output=grad_output))
-
-    def vjp_oracle(self, primitive: str, x: np.ndarray) -> None:
-        """Check an elementwise primitive's derivative against the SymPy oracle."""
-        comparison = checks.vjp_oracle(self.backend, primitive, x, self.dtype)
-        self._judge({"grad of x": comparison}, dict(kind="vjp_oracle", primitive=primitive, arrays={"x": x}, params={}))
-
-    def network(self, layers, x: np.ndarray, target: np.ndarray, loss: str, reduction: str) -> None:
-        """Check a network's loss and parameter gradients; ``layers`` are (weight, bias, activation)."""
-        comparisons = checks.network(self.backend, layers, x, target, loss, {"reduction": reduction}, self.dtype)
-        arrays = {"x": x, "target": target}
-        for index, (weight, bias, _) in enumerate(layers):
-            arrays[f"weight{index}"], arrays[f"bias{index}"] = weight, bias
-        params = {"loss": loss, "reduction": reduction, "activations": [act for _, _, act in layers]}
-        self._judge(comparisons, dict(kind="network", primitive="network", arrays=arrays, params=params))
-
-    def expect(self, comparisons: Mapping[str, Comparison], case: Mapping[str, object]) -> None:
-        """Judge comparisons a test computed itself, with the same recording and failure message.
-
-        ``case`` holds ``kind`` (a check kind that ``checks.run_case`` can replay, or any label), ``primitive``
-        (a name for the report), ``arrays`` (name -> numpy array or None: written exactly to the case file),
-        ``params`` (JSON-serialisable), optionally ``grad_output`` and ``spec`` (the spec section).
-        """
-        self._judge(dict(comparisons), dict(case))
-
-    def _case_known_issue(self, case: Mapping[str, object]) -> str | None:
-        """The id of a known issue that excuses this whole case (a network, optimizer, training or early-stopping
-        check), if the backend declares one whose ``kind`` prefixes the case's kind and whose ``where`` holds."""
-        kind = str(case.get("kind", ""))
-        if kind in ("forward", "vjp", "vjp_oracle"):
-            return None  # primitives are excused element by element, in checks.py
-        for issue in self.backend.known_issues:
-            if issue.primitive == case.get("primitive") and kind.startswith(issue.kind):
-                if bool(np.all(issue.where(case.get("arrays", {}), case.get("params", {}), self.dtype))):
-                    return issue.id
-        return None
-
-    def _judge(self, comparisons: dict[str, Comparison], case: dict) -> None:
-        self.record.examples += 1
-        for comparison in comparisons.values():
-            self.record.known_issues.update(comparison.known)
-        worst_name = max(comparisons, key=lambda k: comparisons[k].ratio)
-        worst = comparisons[worst_name]
-        excuse = None if worst.ok else self._case_known_issue(case)
-        if excuse is not None:
-            self.record.known_issues.add(excuse)
-            return
-        self.record.worst_ratio = max(self.record.worst_ratio, worst.ratio)
-        if worst.ok:
-            return
-        case.update(dtype=self.dtype, backend=self.session.backend_name, device=self.session.device,
-                    backend_options=self.session.backend_options, test=self.record.nodeid)
-        slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{self.backend.name}-{self.record.nodeid.split('::')[-1]}")
-        replay = ""
-        if case.get("kind") is not None:
-            path = checks.save_case(self.session.case_dir / f"{slug}.json", case)
-            replay = self.session.replay_command(path)
-        names = {p.name for p in catalogue.PRIMITIVES}
-        spec = case.get("spec") or (catalogue.get(case["primitive"]).spec if case.get("primitive") in names
-                                    else "docs/spec/")
-        lines = [
-            f"{self.session.backend_name} ({self.session.device}) {self.dtype} {case.get('primitive', '?')} "
-            f"{self.record.prop}: {worst_name} is outside its error budget",
-            f"  {worst.describe()}",
-            f"  spec: {spec}",
-            "  inputs: " + ", ".join(f"{k}={_show(v)}" for k, v in case.get("arrays", {}).items()),
-        ]
-        if case.get("grad_output") is not None:
-            lines.append(f"  grad_output={_show(case['grad_output'])}")
-        if case.get("params"):
-            lines.append(f"  params: {case['params']}")
-        if replay:
-            lines.append(f"  replay this case: {replay}")
-        lines.append(f"  rerun the test:   {self.session.rerun_command(self.record)}")
-        self.record.message, self.record.replay = "\n".join(lines), replay
-        raise AssertionError("\n".join(lines))
+def cpu_facts() -> dict[str, object]:
+    """The CPU model and its ISA extensions that matter to kernels (Linux: /proc/cpuinfo; elsewhere the machine
+    name only)."""
+    facts: dict[str, object] = {"machine": platform.machine(), "processor": platform.processor()}
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return facts
+    fields = dict(line.split(":", 1) for line in text.splitlines() if ":" in line)
+    fields = {k.strip(): v.strip() for k, v in fields.items()}
+    facts["model"] = fields.get("model name", fields.get("Hardware", "?"))
+    flags = set((fields.get("flags") or fields.get("Features") or "").split())
+    facts["isa"] = [flag for flag in _ISA_FLAGS if flag in flags]
+    return facts

@@ -8,7 +8,7 @@ Spec: docs/spec/dropout.md
 from __future__ import annotations
 
 import numpy as np
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from nnspec.conformance import training_checks
@@ -29,6 +29,16 @@ def _statistic(checker, statistic, p, seed, x_seed, anchor):
     params = {"p": p, "seed": seed, "x_seed": x_seed,
               "x": f"statistical_input(x_seed): shape {training_checks.STATISTICAL_SHAPE}, values in [0.5, 2]"}
     checker.expect(comparisons, {"kind": f"dropout_{statistic}", "primitive": "dropout", "arrays": {},
+                                 "params": params, "spec": f"{SPEC}#{anchor}"})
+
+
+def _stream(checker, statistic, p, seed, x_seed, anchor="stream", source="dropout_stream"):
+    n_calls = training_checks.STREAM_CALLS
+    comparisons = training_checks.dropout_stream_statistic(checker.backend, statistic, p, seed, x_seed, checker.dtype,
+                                                           n_calls, source)
+    params = {"p": p, "seed": seed, "x_seed": x_seed, "n_calls": n_calls, "source": source,
+              "x": f"statistical_input(x_seed): shape {training_checks.STATISTICAL_SHAPE}, values in [0.5, 2]"}
+    checker.expect(comparisons, {"kind": f"dropout_stream_{statistic}", "primitive": "dropout", "arrays": {},
                                  "params": params, "spec": f"{SPEC}#{anchor}"})
 
 
@@ -102,3 +112,57 @@ def test_dropout_calls_are_independent(checker, p, seed, x_seed):
 def test_dropout_same_seed_gives_the_same_mask(checker, p, seed, x_seed):
     checker.require("dropout", "same seed, same mask", feature="dropout")
     _statistic(checker, "same_seed", p, seed, x_seed, "seeds")
+
+
+# --- one layer, many calls: the framework's own random stream, as a training loop uses it ----------------------
+# Per example, each statistical test below is one check failing a correct backend with probability at most
+# budgets.FALSE_ALARM_PER_CHECK (1e-6): its counts (4 keep rates, or 6 pairs of calls) are judged as one family
+# (budgets.binomial_in_family, Bonferroni). The values and same-seed tests are exact: no false alarm.
+
+
+@given(p=dropout_rates(), seed=seeds(), x_seed=seeds())
+def test_dropout_stream_outputs_are_kept_or_dropped_values(checker, p, seed, x_seed):
+    checker.require("dropout", "one layer, many calls: values", feature="dropout_stream")
+    _stream(checker, "values", p, seed, x_seed)
+
+
+@given(p=dropout_rates(), seed=seeds(), x_seed=seeds())
+def test_dropout_stream_keep_rate_is_binomial_in_every_call(checker, p, seed, x_seed):
+    checker.require("dropout", "one layer, many calls: keep rate", feature="dropout_stream")
+    _stream(checker, "keep_rate", p, seed, x_seed)
+
+
+@given(p=dropout_rates(), seed=seeds(), x_seed=seeds())
+def test_dropout_stream_calls_are_independent(checker, p, seed, x_seed):
+    """Calls of ONE layer seeded once draw independent masks: a mask repeated across calls fails."""
+    checker.require("dropout", "one layer, many calls: independent", feature="dropout_stream")
+    _stream(checker, "independent_calls", p, seed, x_seed)
+
+
+@given(p=dropout_rates(), x_seed=seeds())
+def test_dropout_stream_unseeded_calls_are_independent(checker, p, x_seed):
+    """The same, for a layer the user never seeds (Keras ``Dropout(rate)``, torch without manual_seed)."""
+    checker.require("dropout", "one unseeded layer, many calls: independent", feature="dropout_stream_unseeded")
+    _stream(checker, "independent_calls", p, None, x_seed)
+
+
+@given(p=dropout_rates(), seed=seeds(), x_seed=seeds())
+def test_dropout_stream_same_seed_gives_the_same_sequence(checker, p, seed, x_seed):
+    checker.require("dropout", "one layer, many calls: same seed, same sequence", feature="dropout_stream")
+    _stream(checker, "same_seed", p, seed, x_seed, anchor="seeds")
+
+
+# --- one model, many training steps: the training loop draws a fresh mask at every step ------------------------
+# The independence statistic on the dropout layer's output at each of 4 steps of the framework's own training loop
+# (Backend.dropout_training_stream): one check per example, false-alarm rate budgets.FALSE_ALARM_PER_CHECK. A fifth
+# of the profile's examples: each runs a whole training loop, and a reused mask fails at once.
+_TRAINING_STEPS = settings(max_examples=max(2, settings.default.max_examples // 5))
+
+
+@_TRAINING_STEPS
+@given(p=dropout_rates(), seed=seeds(), x_seed=seeds())
+def test_dropout_training_steps_draw_fresh_masks(checker, p, seed, x_seed):
+    """Each training step of one model draws a new mask: a loop that reuses the first step's mask (a seed captured
+    when the step was compiled, a generator never advanced) fails."""
+    checker.require("dropout", "training steps: fresh masks", feature="dropout_training_stream")
+    _stream(checker, "independent_calls", p, seed, x_seed, "training-stream", "dropout_training_stream")

@@ -14,12 +14,13 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from nnspec.adapters.base import Backend
-from nnspec.conformance import budgets, dtypes
+from nnspec.conformance import budgets, dtypes, optimizer_checks
 from nnspec.conformance.budgets import Comparison
 from nnspec.reference import dropout, early_stopping, network, training
 
-__all__ = ["STATISTICAL_SHAPE", "statistical_input", "dropout_values", "dropout_statistic", "early_stopping_run",
-           "training_step", "micro_batches", "permuted_batch", "epoch", "run_case"]
+__all__ = ["STATISTICAL_SHAPE", "STREAM_CALLS", "statistical_input", "dropout_values", "dropout_statistic",
+           "dropout_stream_statistic", "early_stopping_run", "training_step", "micro_batches", "permuted_batch",
+           "epoch", "run_case"]
 
 #: 2**17 elements: a keep rate off by 1 point is 7 standard deviations away at p = 0.5, so the binomial checks
 #: catch it while keeping their false-alarm rate at FALSE_ALARM_PER_CHECK; one call costs about a millisecond.
@@ -44,6 +45,13 @@ def dropout_values(backend: Backend, x: np.ndarray, p: float, training: bool, se
     of the declared convention (0, or x * 0), decided per element by whichever of the two the backend matches;
     in eval mode and at p = 0 the output is x and the gradient g, exactly."""
     observed, observed_grad = backend.dropout(x, p, training, seed, dtype, grad_output)
+    return _judge_dropout(backend, x, p, training, dtype, observed, grad_output, observed_grad)
+
+
+def _judge_dropout(backend: Backend, x: np.ndarray, p: float, training: bool, dtype: str, observed: np.ndarray,
+                   grad_output: np.ndarray | None = None, observed_grad: np.ndarray | None = None
+                   ) -> dict[str, Comparison]:
+    """``dropout_values``'s verdict on an output (and gradient) the backend already computed."""
     shape, identity = np.shape(x), not training or p == 0.0
     if identity or np.shape(observed) != shape or (grad_output is not None and np.shape(observed_grad) != shape):
         comparisons = {"output": budgets.compare(observed, x if identity else np.zeros(shape), budgets.exact(shape))}
@@ -99,11 +107,84 @@ def dropout_statistic(backend: Backend, statistic: str, p: float, seed: int, x_s
                      f"independent_calls or same_seed, got {statistic!r}")
 
 
+#: Calls of one layer in a stream check: every pair of the 4 (6 pairs) is compared, so a stream that repeats a
+#: mask every call, every other call or every third call fails.
+STREAM_CALLS = 4
+
+_STREAM_STATISTICS = ("values", "keep_rate", "independent_calls", "same_seed")
+
+
+#: Where a stream's outputs come from: one layer called n times (``Backend.dropout_stream``), or one model's
+#: dropout layer at each of n training steps of the framework's own training loop
+#: (``Backend.dropout_training_stream``, docs/spec/dropout.md#training-stream).
+STREAM_SOURCES = ("dropout_stream", "dropout_training_stream")
+
+
+def _stream(backend: Backend, x: np.ndarray, p: float, n_calls: int, seed: int | None,
+            dtype: str, source: str = "dropout_stream") -> tuple[list[np.ndarray], dict[str, Comparison]]:
+    """The stream's outputs, and a failed comparison if they are not n_calls arrays of x's shape."""
+    if source not in STREAM_SOURCES:
+        raise ValueError(f"dropout_stream_statistic: source must be one of {', '.join(STREAM_SOURCES)}, "
+                         f"got {source!r}")
+    outputs = [np.asarray(y, dtype=np.float64) for y in getattr(backend, source)(x, p, n_calls, seed, dtype)]
+    if len(outputs) == n_calls and all(y.shape == x.shape for y in outputs):
+        return outputs, {}
+    problem = f"{n_calls} outputs of shape {x.shape} expected, got {[y.shape for y in outputs]}"
+    return outputs, {"outputs of the stream": Comparison(float("inf"), problem=problem)}
+
+
+def dropout_stream_statistic(backend: Backend, statistic: str, p: float, seed: int | None, x_seed: int, dtype: str,
+                             n_calls: int = STREAM_CALLS, source: str = "dropout_stream") -> dict[str, Comparison]:
+    """One property of the outputs of ONE dropout layer called ``n_calls`` times in training mode
+    (``Backend.dropout_stream``, seeded once; docs/spec/dropout.md#stream) on the large input of
+    ``statistical_input``:
+
+    - "values": every output element is the kept x / (1 - p) or the dropped value (``dropout_values``'s rule);
+    - "keep_rate": each call's number of kept elements lies in the Bin(n, q) acceptance interval;
+    - "independent_calls": for every pair of calls i < j, the number kept in both lies in the Bin(n, q^2)
+      interval (a mask repeated, or correlated, across calls of one layer gives about n q);
+    - "same_seed": a second stream seeded alike repeats the first exactly (not for ``seed=None``).
+
+    ``source`` "dropout_training_stream" takes the outputs from n training steps of one model instead
+    (``Backend.dropout_training_stream``): a training loop must draw a fresh mask at every step.
+
+    The counts of "keep_rate" (n_calls of them) and of "independent_calls" (n_calls (n_calls - 1) / 2) are each
+    judged as one family (``budgets.binomial_in_family``): each of the two fails a correct backend with
+    probability at most ``budgets.FALSE_ALARM_PER_CHECK``.
+    """
+    if statistic not in _STREAM_STATISTICS:
+        raise ValueError(f"dropout_stream_statistic: statistic must be one of {', '.join(_STREAM_STATISTICS)}, "
+                         f"got {statistic!r}")
+    if isinstance(n_calls, bool) or not isinstance(n_calls, int) or n_calls < 2:
+        raise ValueError(f"dropout_stream_statistic: n_calls must be an integer >= 2, got {n_calls!r}")
+    if statistic == "same_seed" and seed is None:
+        raise ValueError("dropout_stream_statistic: seed must be an integer for 'same_seed', got None")
+    x, q = statistical_input(x_seed, dtype), 1.0 - p
+    outputs, wrong = _stream(backend, x, p, n_calls, seed, dtype, source)
+    if wrong:
+        return wrong
+    if statistic == "same_seed":
+        again, wrong = _stream(backend, x, p, n_calls, seed, dtype, source)
+        return wrong or {f"call {i} of a second stream seeded alike": budgets.compare(
+            second, first, budgets.exact(x.shape)) for i, (first, second) in enumerate(zip(outputs, again))}
+    if statistic == "values":
+        return {f"call {i} output": _judge_dropout(backend, x, p, True, dtype, y)["output"]
+                for i, y in enumerate(outputs)}
+    kept = [y != 0 for y in outputs]
+    if statistic == "keep_rate":
+        return {f"number of kept elements in call {i}": budgets.binomial_in_family(int(k.sum()), x.size, q, n_calls)
+                for i, k in enumerate(kept)}
+    pairs = [(i, j) for i in range(n_calls) for j in range(i + 1, n_calls)]
+    return {f"kept in both calls {i} and {j}": budgets.binomial_in_family(int((kept[i] & kept[j]).sum()), x.size,
+                                                                           q * q, len(pairs)) for i, j in pairs}
+
+
 def early_stopping_run(backend: Backend, losses: Sequence[float], rules: Mapping[str, object]) -> dict:
     """The backend's stop epoch and restored epoch on a scripted curve, exactly those of the reference
     (-1 stands for "never stopped": every epoch ran)."""
     observed = backend.early_stopping([float(v) for v in losses], dict(rules))
-    expected = early_stopping.run([float(v) for v in losses], **rules)
+    conventions = backend.capabilities().conventions.get("early_stopping", {})  # Keras: improvement_postpones
+    expected = early_stopping.run([float(v) for v in losses], **rules, **conventions)
     code = lambda epoch: np.asarray(-1.0 if epoch is None else float(epoch))  # noqa: E731
     return {"stopped epoch": budgets.compare(code(observed.stopped_epoch), code(expected.stopped_epoch),
                                              budgets.exact()),
@@ -126,10 +207,13 @@ def training_step(backend: Backend, layers, masks, x, target, loss: str, loss_pa
     sent, reference_layers = _layers(backend, layers)
     masks = list(masks) if masks is not None else [None] * len(sent)
     value, params = backend.training_step(sent, x, target, loss, dict(loss_params), "sgd", dict(hyper), dtype, masks)
-    reference_hyper = {**hyper, **backend.capabilities().optimizers.get("sgd", {})}
+    # the declared conventions, and hyperparameters as the framework uses them (Keras: float32-rounded momentum and
+    # weight decay, docs/spec/optimizers.md#float32-hyperparameters); precision facts are no reference keywords
+    declared = backend.capabilities().optimizers.get("sgd", {})
+    reference_hyper = optimizer_checks.reference_keywords("sgd", hyper, declared)
     expected = training.step(reference_layers, x, target, loss=loss, loss_params=loss_params, optimizer="sgd",
                              hyper=reference_hyper, dropout_masks=masks)
-    budget = budgets.training_step(reference_layers, masks, x, target, loss, loss_params, hyper, dtype)
+    budget = budgets.training_step(reference_layers, masks, x, target, loss, loss_params, reference_hyper, dtype)
     comparisons = {"loss before the step": budgets.compare(np.asarray(value), np.asarray(expected.loss),
                                                            budget["loss"])}
     for i, ((weight, bias), layer) in enumerate(zip(params, expected.layers)):
@@ -232,6 +316,10 @@ def run_case(backend: Backend, case: Mapping[str, object]) -> dict[str, Comparis
     if kind == "dropout_values":
         return dropout_values(backend, arrays["x"], params["p"], params["training"], params["seed"], dtype,
                               case.get("grad_output"))
+    if kind.startswith("dropout_stream_"):
+        return dropout_stream_statistic(backend, kind.removeprefix("dropout_stream_"), params["p"], params["seed"],
+                                        params["x_seed"], dtype, params["n_calls"],
+                                        params.get("source", "dropout_stream"))
     if kind.startswith("dropout_"):
         return dropout_statistic(backend, kind.removeprefix("dropout_"), params["p"], params["seed"],
                                  params["x_seed"], dtype)

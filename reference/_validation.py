@@ -11,7 +11,7 @@ value (for example the cross-entropy of an infinite logit).
 from __future__ import annotations
 
 import numbers
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
@@ -23,6 +23,12 @@ __all__ = [
     "choice",
     "result_dtype",
     "axis_index",
+    "float_dtype",
+    "sequence",
+    "shape",
+    "bool_array",
+    "array",
+    "mapping",
 ]
 
 
@@ -41,7 +47,10 @@ def float_array(function: str, name: str, value: object, *, min_ndim: int = 0, a
         raise TypeError(f"{function}: {name} must be a real floating-point array, got bool")
     if isinstance(value, float):
         value = np.float64(value)
-    array = np.asarray(value)
+    try:
+        array = np.asarray(value)
+    except (ValueError, TypeError):  # ragged nesting, or an object numpy cannot read as an array
+        raise TypeError(f"{function}: {name} must be a real floating-point array, got {type(value).__name__}") from None
     if array.dtype.kind != "f":
         raise TypeError(f"{function}: {name} must be a real floating-point array, got {_dtype_name(array)}")
     if array.ndim < min_ndim:
@@ -112,3 +121,60 @@ def axis_index(function: str, name: str, axis: object, ndim: int) -> int:
     if not -ndim <= int(axis) < ndim:
         raise ValueError(f"{function}: {name} must be in [{-ndim}, {ndim - 1}] for a {ndim}-d array, got {axis}")
     return int(axis) % ndim
+
+
+def float_dtype(function: str, name: str, value: object) -> np.dtype:
+    """Return ``value`` as a numpy dtype after checking that it names a real floating-point type: an integer,
+    bool or complex dtype would silently truncate (``1 / 0.7`` becomes 1) or widen a result."""
+    try:
+        dtype = np.dtype(value)
+    except (TypeError, ValueError):
+        raise TypeError(f"{function}: {name} must be a real floating-point dtype, got {value!r}") from None
+    if value is None or dtype.kind != "f":
+        raise TypeError(f"{function}: {name} must be a real floating-point dtype, got {value!r}")
+    return dtype
+
+
+def sequence(function: str, name: str, value: object) -> list:
+    """Return ``value`` as a list after checking that it is a list or tuple (not a string, array or scalar)."""
+    if not isinstance(value, (list, tuple)):
+        raise TypeError(f"{function}: {name} must be a list or tuple, got {type(value).__name__}")
+    return list(value)
+
+
+def shape(function: str, name: str, value: object) -> tuple[int, ...]:
+    """Return ``value`` as an array shape: a non-negative int, or a tuple or list of them."""
+    sides = (value,) if isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_)) else value
+    if not isinstance(sides, (tuple, list)) or not all(
+            isinstance(side, numbers.Integral) and not isinstance(side, (bool, np.bool_)) and side >= 0
+            for side in sides):
+        raise TypeError(f"{function}: {name} must be a shape (a tuple of ints >= 0), got {value!r}")
+    return tuple(int(side) for side in sides)
+
+
+def bool_array(function: str, name: str, value: object) -> np.ndarray:
+    """Return ``value`` as a numpy bool array (a mask); any other dtype is a ``TypeError``."""
+    try:
+        array = np.asarray(value)
+    except (ValueError, TypeError):
+        raise TypeError(f"{function}: {name} must be a bool array (True = kept), got {type(value).__name__}") from None
+    if array.dtype != np.bool_:
+        raise TypeError(f"{function}: {name} must be a bool array (True = kept), got {array.dtype}")
+    return array
+
+
+def array(function: str, name: str, value: object) -> np.ndarray:
+    """Return ``value`` as a numpy array of any dtype (labels, batches); ragged nesting is a ``TypeError``."""
+    try:
+        return np.asarray(value)
+    except (ValueError, TypeError):
+        raise TypeError(f"{function}: {name} must be an array, got {type(value).__name__}") from None
+
+
+def mapping(function: str, name: str, value: object) -> dict:
+    """Return a dict copy of ``value``, a mapping of keyword arguments; ``None`` gives an empty dict."""
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise TypeError(f"{function}: {name} must be a dict of keyword arguments or None, got {type(value).__name__}")
+    return dict(value)

@@ -102,12 +102,14 @@ def get(name: str) -> Primitive:
     Spec: docs/spec/README.md#catalogue
 
     Raises:
-        ValueError: if no primitive has that name.
+        TypeError: if name is not a str. ValueError: if no primitive has that name.
 
     Example:
         >>> get("relu").spec
         'docs/spec/activations.md#relu'
     """
+    if not isinstance(name, str):
+        raise TypeError(f"catalogue.get: name must be a str, got {type(name).__name__}")
     if name not in _BY_NAME:
         raise ValueError(f"catalogue.get: name must be one of {', '.join(sorted(_BY_NAME))}, got {name!r}")
     return _BY_NAME[name]

@@ -59,7 +59,7 @@ def pass_the_class(n_students: int, rng: np.random.Generator) -> tuple[np.ndarra
         gives the same students.
 
     Raises:
-        TypeError: if rng is not a numpy Generator. ValueError: if n_students is not an int >= 1.
+        TypeError: if rng is not a numpy Generator. ValueError: if n_students is not an int in [1, 2**31).
 
     Example:
         >>> x, y = pass_the_class(3, np.random.default_rng(0))
@@ -67,8 +67,8 @@ def pass_the_class(n_students: int, rng: np.random.Generator) -> tuple[np.ndarra
         ((3, 2), (3, 1), True)
     """
     function = "datasets.pass_the_class"
-    if isinstance(n_students, bool) or not isinstance(n_students, numbers.Integral) or n_students < 1:
-        raise ValueError(f"{function}: n_students must be an int >= 1, got {n_students!r}")
+    if isinstance(n_students, bool) or not isinstance(n_students, numbers.Integral) or not 1 <= n_students < 2**31:
+        raise ValueError(f"{function}: n_students must be an int in [1, 2**31), got {n_students!r}")
     if not isinstance(rng, np.random.Generator):
         raise TypeError(f"{function}: rng must be a numpy.random.Generator, got {type(rng).__name__}")
     lectures = rng.integers(0, LECTURES + 1, n_students).astype(np.float64)

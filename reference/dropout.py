@@ -27,9 +27,7 @@ def _checked(function: str, x, p, mask, training, dropped_value, x_name: str = "
         if training and 0.0 < p < 1.0:
             raise ValueError(f"{function}: mask is required in training when 0 < p < 1, got None (p={p})")
         return x, p, None
-    mask = np.asarray(mask)
-    if mask.dtype != np.bool_:
-        raise TypeError(f"{function}: mask must be a bool array (True = kept), got {mask.dtype}")
+    mask = check.bool_array(function, "mask", mask)
     check.same_shape(function, "mask", mask, x_name, x)
     if (p == 1.0 and mask.any()) or (p == 0.0 and not mask.all()):
         raise ValueError(f"{function}: mask must keep nothing when p = 1 and everything when p = 0, got p={p}")
@@ -46,13 +44,15 @@ def sample_mask(shape: tuple[int, ...], p: float, rng: np.random.Generator) -> n
         mask = u >= p                  P(kept) = 1 - p; p = 0 keeps all, p = 1 keeps none
 
     Raises:
-        TypeError: if rng is not a numpy Generator. ValueError: if p is not in [0, 1].
+        TypeError: if shape is not a tuple of ints >= 0 or rng is not a numpy Generator. ValueError: if p is
+            not in [0, 1].
 
     Example:
         >>> sample_mask((4,), 0.0, np.random.default_rng(0)).tolist()
         [True, True, True, True]
     """
     function = "dropout.sample_mask"
+    shape = check.shape(function, "shape", shape)
     p = check.real_number(function, "p", p, low=0.0, high=1.0)
     if not isinstance(rng, np.random.Generator):
         raise TypeError(f"{function}: rng must be a numpy.random.Generator, got {type(rng).__name__}")
@@ -64,11 +64,17 @@ def scaled_mask(mask: np.ndarray, p: float, dtype: type | np.dtype = np.float64)
 
     Spec: docs/spec/dropout.md#forward
 
+    Raises:
+        TypeError: if mask is not a bool array or dtype is not a real floating-point dtype (an integer dtype
+            would truncate 1 / (1 - p)). ValueError: as ``forward``, for p and the mask.
+
     Example:
         >>> scaled_mask(np.array([True, False]), 0.5).tolist()
         [2.0, 0.0]
     """
-    _, p, mask = _checked("dropout.scaled_mask", np.zeros(np.shape(mask)), p, mask, True, "zero")
+    dtype = check.float_dtype("dropout.scaled_mask", "dtype", dtype)
+    mask = check.bool_array("dropout.scaled_mask", "mask", mask)
+    _, p, mask = _checked("dropout.scaled_mask", np.zeros(mask.shape), p, mask, True, "zero")
     scale = 0.0 if p == 1.0 else 1.0 / (1.0 - p)
     return np.where(mask, scale, 0.0).astype(dtype)
 

@@ -56,13 +56,39 @@ def _count(function: str, name: str, value: object) -> int:
     return int(value)
 
 
+def _checked_state(function: str, state: object) -> State:
+    """Raise unless ``state`` is a State that init and update can produce: counts >= 0, a best that is a
+    number (never NaN) exactly when best_epoch is an epoch already seen, wait <= epoch, bool verdicts."""
+    if not isinstance(state, State):
+        raise TypeError(f"{function}: state must be the State of init or update, got {type(state).__name__}")
+    epoch, wait = _count(function, "state.epoch", state.epoch), _count(function, "state.wait", state.wait)
+    if wait > epoch:
+        raise ValueError(f"{function}: state.wait must be <= state.epoch ({epoch}), got {wait}")
+    for name in ("improved", "stop"):
+        if not isinstance(getattr(state, name), (bool, np.bool_)):
+            raise TypeError(f"{function}: state.{name} must be a bool, got {type(getattr(state, name)).__name__}")
+    if (state.best is None) != (state.best_epoch is None):
+        raise ValueError(f"{function}: state.best and state.best_epoch must both be None or both be set, got "
+                         f"best={state.best!r}, best_epoch={state.best_epoch!r}")
+    if state.best is None:
+        return state
+    if isinstance(state.best, (bool, np.bool_)) or not isinstance(state.best, numbers.Real):
+        raise TypeError(f"{function}: state.best must be a real number or None, got {type(state.best).__name__}")
+    if math.isnan(state.best):
+        raise ValueError(f"{function}: state.best must not be NaN (NaN is never an improvement), got nan")
+    best_epoch = _count(function, "state.best_epoch", state.best_epoch)
+    if best_epoch >= epoch:
+        raise ValueError(f"{function}: state.best_epoch must be < state.epoch ({epoch}), got {best_epoch}")
+    return state
+
+
 def _better(value: float, reference: float, mode: str, min_delta: float) -> bool:
     """Strictly better by more than min_delta; NaN is never better."""
     return value < reference - min_delta if mode == "min" else value > reference + min_delta
 
 
 def update(state: State, value: float, *, mode: str = "min", min_delta: float = 0.0, patience: int = 0,
-           baseline: float | None = None, start_from_epoch: int = 0) -> State:
+           baseline: float | None = None, start_from_epoch: int = 0, improvement_postpones: bool = False) -> State:
     """Account for one epoch's monitored value.
 
     Spec: docs/spec/early-stopping.md#rules
@@ -75,11 +101,14 @@ def update(state: State, value: float, *, mode: str = "min", min_delta: float = 
         improved:                                  best, best_epoch = value, epoch
         qualifies = improved and (baseline is None or better(value, baseline))
         wait = 0 if qualifies else wait + 1
-        stop = wait >= max(patience, 1)
+        stop = wait >= max(patience, 1)              (and not improved, with improvement_postpones: Keras's
+                                                    convention, docs/spec/early-stopping.md#improvement-postpones)
 
     Raises:
         ValueError, TypeError: for an unknown mode, a negative or non-finite min_delta or baseline, a
-            patience or start_from_epoch that is not an int >= 0, or a value that is not a real number.
+            patience or start_from_epoch that is not an int >= 0, a value that is not a real number, an
+            improvement_postpones that is not a bool, or a state that init and update cannot produce (a
+            negative epoch or wait, wait > epoch, a NaN best).
 
     Example (patience 2: epochs 1 and 2 do not improve on 1.0):
         >>> state = init()
@@ -89,14 +118,15 @@ def update(state: State, value: float, *, mode: str = "min", min_delta: float = 
         (True, 0)
     """
     function = "early_stopping.update"
-    if not isinstance(state, State):
-        raise TypeError(f"{function}: state must be the State of init or update, got {type(state).__name__}")
+    state = _checked_state(function, state)
     check.choice(function, "mode", mode, MODES)
     min_delta = check.real_number(function, "min_delta", min_delta, low=0.0)
     patience, start_from_epoch = _count(function, "patience", patience), _count(function, "start_from_epoch",
                                                                                  start_from_epoch)
     if baseline is not None:
         baseline = check.real_number(function, "baseline", baseline)
+    if not isinstance(improvement_postpones, (bool, np.bool_)):
+        raise TypeError(f"{function}: improvement_postpones must be a bool, got {type(improvement_postpones).__name__}")
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
         raise TypeError(f"{function}: value must be a real number, got {type(value).__name__}")
     value, epoch = float(value), state.epoch
@@ -109,11 +139,13 @@ def update(state: State, value: float, *, mode: str = "min", min_delta: float = 
     best, best_epoch = (value, epoch) if improved else (state.best, state.best_epoch)
     qualifies = improved and (baseline is None or _better(value, baseline, mode, min_delta))
     wait = 0 if qualifies else state.wait + 1
-    return State(epoch + 1, best, best_epoch, wait, improved, wait >= max(patience, 1))
+    stop = wait >= max(patience, 1) and not (improvement_postpones and improved)
+    return State(epoch + 1, best, best_epoch, wait, improved, stop)
 
 
 def run(values: Sequence[float], *, mode: str = "min", min_delta: float = 0.0, patience: int = 0,
-        baseline: float | None = None, start_from_epoch: int = 0, restore_best_weights: bool = False) -> Result:
+        baseline: float | None = None, start_from_epoch: int = 0, restore_best_weights: bool = False,
+        improvement_postpones: bool = False) -> Result:
     """Early stopping over a scripted run: one monitored value per epoch, at most ``len(values)`` epochs.
 
     Spec: docs/spec/early-stopping.md#restoring
@@ -123,6 +155,7 @@ def run(values: Sequence[float], *, mode: str = "min", min_delta: float = 0.0, p
         last = the epoch that stopped, else len(values) - 1 (training ran out of epochs)
         restored_epoch = state.best_epoch if restore_best_weights and best_epoch is not None, else last
         (the best weights are restored also when training ends by epoch count)
+        improvement_postpones (Keras's convention) is passed on to ``update``
 
     Raises:
         ValueError: for no values, and as ``update``.
@@ -132,6 +165,9 @@ def run(values: Sequence[float], *, mode: str = "min", min_delta: float = 0.0, p
         Result(stopped_epoch=None, restored_epoch=1)
     """
     function = "early_stopping.run"
+    if isinstance(values, np.ndarray) and values.ndim == 1:
+        values = values.tolist()
+    values = check.sequence(function, "values", values)
     if len(values) == 0:
         raise ValueError(f"{function}: values must hold at least one epoch's value, got none")
     if not isinstance(restore_best_weights, (bool, np.bool_)):
@@ -139,7 +175,7 @@ def run(values: Sequence[float], *, mode: str = "min", min_delta: float = 0.0, p
     state, stopped = init(), None
     for epoch, value in enumerate(values):
         state = update(state, value, mode=mode, min_delta=min_delta, patience=patience, baseline=baseline,
-                       start_from_epoch=start_from_epoch)
+                       start_from_epoch=start_from_epoch, improvement_postpones=improvement_postpones)
         if state.stop:
             stopped = epoch
             break

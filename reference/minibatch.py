@@ -100,6 +100,7 @@ def mean_loss_and_gradient(loss_and_gradient_fn: Callable, params: object, x: np
         ``(loss, gradient)``: a float, and an array or a list of arrays as the function returns them.
 
     Raises:
+        TypeError: if loss_and_gradient_fn is not callable, or x or y is not an array.
         ValueError: for an empty batch or first axes of different lengths.
 
     Example:
@@ -108,7 +109,9 @@ def mean_loss_and_gradient(loss_and_gradient_fn: Callable, params: object, x: np
         (4.0, array(2.))
     """
     function = "minibatch.mean_loss_and_gradient"
-    x, y = np.asarray(x), np.asarray(y)
+    if not callable(loss_and_gradient_fn):
+        raise TypeError(f"{function}: loss_and_gradient_fn must be callable, got {type(loss_and_gradient_fn).__name__}")
+    x, y = check.array(function, "x", x), check.array(function, "y", y)
     if x.ndim == 0 or x.shape[0] == 0:
         raise ValueError(f"{function}: x must hold at least one example along axis 0, got shape {x.shape}")
     if y.ndim == 0 or y.shape[0] != x.shape[0]:
@@ -138,8 +141,8 @@ def accumulate(micro_batch_gradients: Sequence[object], micro_batch_sizes: Seque
         The combined gradient, shaped as each input gradient.
 
     Raises:
-        TypeError, ValueError: for a non-int or < 1 size, a non-float gradient, mismatched lengths or shapes,
-            no micro-batch, an unknown weighting.
+        TypeError, ValueError: for arguments that are not lists or tuples, a non-int or < 1 size, a non-float
+            gradient, mismatched lengths or shapes, no micro-batch, an unknown weighting.
 
     Example:
         >>> accumulate([np.array([1.0]), np.array([4.0])], [1, 2])
@@ -147,6 +150,8 @@ def accumulate(micro_batch_gradients: Sequence[object], micro_batch_sizes: Seque
     """
     function = "minibatch.accumulate"
     check.choice(function, "weighting", weighting, WEIGHTINGS)
+    micro_batch_gradients = check.sequence(function, "micro_batch_gradients", micro_batch_gradients)
+    micro_batch_sizes = check.sequence(function, "micro_batch_sizes", micro_batch_sizes)
     if len(micro_batch_gradients) == 0 or len(micro_batch_gradients) != len(micro_batch_sizes):
         raise ValueError(f"{function}: micro_batch_gradients and micro_batch_sizes must have the same length "
                          f">= 1, got {len(micro_batch_gradients)} and {len(micro_batch_sizes)}")

@@ -226,7 +226,8 @@ def init(sizes: Sequence[int], activations: Sequence[str], rng: np.random.Genera
         bias = rng.uniform(-bound, bound, (out_features,))                    then the bias
 
     Raises:
-        TypeError: if rng is not a numpy Generator or dtype is not a real floating-point dtype.
+        TypeError: if rng is not a numpy Generator, dtype is not a real floating-point dtype, or sizes or
+            activations is not a list or tuple.
         ValueError: if sizes are not at least 2 ints >= 1, an activation is unknown, or
             len(activations) != len(sizes) - 1.
 
@@ -238,8 +239,9 @@ def init(sizes: Sequence[int], activations: Sequence[str], rng: np.random.Genera
     function = "network.init"
     if not isinstance(rng, np.random.Generator):
         raise TypeError(f"{function}: rng must be a numpy.random.Generator, got {type(rng).__name__}")
-    if np.dtype(dtype).kind != "f":
-        raise TypeError(f"{function}: dtype must be a real floating-point dtype, got {np.dtype(dtype)}")
+    dtype = check.float_dtype(function, "dtype", dtype)
+    sizes = check.sequence(function, "sizes", sizes)
+    activations = check.sequence(function, "activations", activations)
     valid = all(isinstance(s, numbers.Integral) and not isinstance(s, bool) and s >= 1 for s in sizes)
     if len(sizes) < 2 or not valid:
         raise ValueError(f"{function}: sizes must be at least 2 integers >= 1, got {list(sizes)}")

@@ -35,6 +35,7 @@ class StepResult(NamedTuple):
 def _masks(function: str, masks, depth: int) -> list[np.ndarray | None]:
     if masks is None:
         return [None] * depth
+    masks = check.sequence(function, "dropout_masks", masks)
     if len(masks) != depth:
         raise ValueError(f"{function}: dropout_masks must have one entry (array or None) per layer ({depth}), "
                          f"got {len(masks)}")
@@ -56,8 +57,9 @@ def loss_and_gradients(layers: Sequence[network.Layer], x: np.ndarray, target: n
         for l = L .. 1:  grad_z = activation_l'(z_l)^T (grad * mask_l);  grads_l, grad = dense VJP(grad_z)
 
     Raises:
-        TypeError, ValueError: as ``network.forward`` and the loss; for a mask count other than one per layer,
-            or a mask whose shape is not its layer's output shape.
+        TypeError, ValueError: as ``network.forward`` and the loss; for loss_params that is not a dict or None,
+            dropout_masks that is not a list or tuple, a mask count other than one per layer, or a mask whose
+            shape is not its layer's output shape.
 
     Example (a mask of 2 doubles the only unit: loss (2 * 1 - 3)^2 = 1, dloss/dweight = 2 * (-1) * 2 * 1):
         >>> layers = [network.Layer(np.array([[1.0]]), None)]
@@ -68,7 +70,8 @@ def loss_and_gradients(layers: Sequence[network.Layer], x: np.ndarray, target: n
     """
     function = "training.loss_and_gradients"
     check.choice(function, "loss", loss, _LOSSES)
-    loss_params = dict(loss_params or {})
+    network._check_layers(function, layers, None)
+    loss_params = check.mapping(function, "loss_params", loss_params)
     masks = _masks(function, dropout_masks, len(layers))
     network.forward_with_cache(layers, x)  # validates the layers and x as the network does
     a, tape = np.asarray(x), []
@@ -111,6 +114,7 @@ def step(layers: Sequence[network.Layer], x: np.ndarray, target: np.ndarray, *, 
             conventions...). states: per layer the (weight, bias) states of a previous step, or None.
 
     Raises:
+        TypeError: if hyper is not a dict or None, or states not a list or tuple.
         ValueError: for an unknown optimizer, states of the wrong length, and as ``loss_and_gradients`` and
             the optimizer.
 
@@ -122,7 +126,9 @@ def step(layers: Sequence[network.Layer], x: np.ndarray, target: np.ndarray, *, 
     """
     function = "training.step"
     check.choice(function, "optimizer", optimizer, tuple(OPTIMIZERS))
-    module, hyper = OPTIMIZERS[optimizer], dict(hyper or {})
+    network._check_layers(function, layers, None)
+    module, hyper = OPTIMIZERS[optimizer], check.mapping(function, "hyper", hyper)
+    states = None if states is None else check.sequence(function, "states", states)
     if states is not None and len(states) != len(layers):
         raise ValueError(f"{function}: states must have one (weight, bias) pair per layer ({len(layers)}), "
                          f"got {len(states)}")

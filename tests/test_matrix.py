@@ -49,3 +49,23 @@ def test_matrix_counts_outcomes_and_bolds_divergences_from_the_spec():
     assert "- fw: adam: moment_update=incremental" in text
     assert "**threshold=20.0**" in text
     assert "fw: known issues excused: fw-half, fw-relu" in text
+
+
+def test_matrix_refuses_an_incomplete_report(tmp_path):
+    import json
+
+    import pytest
+
+    matrix = _matrix()
+    report = _report("fw", {}, [_case("relu", "passed")])
+    for status, cases in (("interrupted", report["cases"]), (None, report["cases"]),
+                          ("complete", [{**_case("relu", "not run"), "id": "t::relu"}])):
+        path = tmp_path / f"{status}.json"
+        payload = {**report, "cases": cases}
+        if status is not None:
+            payload["status"] = status
+        path.write_text(json.dumps(payload))
+        with pytest.raises(matrix.IncompleteReport):
+            matrix._load(path)
+    (tmp_path / "ok.json").write_text(json.dumps({**report, "status": "complete"}))
+    assert matrix._load(tmp_path / "ok.json")["status"] == "complete"

@@ -13,6 +13,10 @@ Special inputs. NaN gives NaN (except where the result does not depend on x: ide
 everywhere). At x = ±inf the value and the derivative are the limits as x -> ±inf
 (``sympy.limit``, taken branch by branch for a Piecewise), which is the spec's convention at infinities.
 
+Conventions (docs/spec/activations.md): ``float32_slope`` rounds leaky_relu's slope to float32 before use;
+``float32_constants`` (TensorFlow's GELU) is x * Phi(sqrt(2) c x) = x * erfc(-c x) / 2 with c = 1/sqrt(2) rounded to
+float32, and the tanh form with 0.044715 rounded to float32; each rounded constant enters as its exact binary value.
+
 gelu is x * Phi(x) with Phi a SymPy function of its own: the standard normal CDF, whose derivative is the
 normal density and which rewrites to (1 + erf(x / sqrt 2)) / 2 (``expression(...).rewrite(sympy.erf)`` gives
 the spec's formula). It is evaluated by ``mpmath.ncdf`` = erfc(-x / sqrt 2) / 2, because the erf form cancels to
@@ -58,11 +62,11 @@ NAMES: dict[str, dict[str, Any]] = {
     "identity": {},
     "sigmoid": {},
     "tanh": {},
-    "relu": {},
-    "leaky_relu": {"negative_slope": 0.01},
+    "relu": {"nan_derivative": "nan"},
+    "leaky_relu": {"negative_slope": 0.01, "float32_slope": False, "nan_derivative": "nan"},
     "softplus": {"threshold": None},
-    "gelu": {"approximate": "none"},
-    "gelu_tanh": {"approximate": "tanh"},
+    "gelu": {"approximate": "none", "float32_constants": False},
+    "gelu_tanh": {"approximate": "tanh", "float32_constants": False},
 }
 
 _PRECISIONS = (30, 60, 120, 240, 480, 960)  # decimal digits, tried in turn
@@ -78,8 +82,18 @@ def _params_key(name: str, params: dict[str, Any]) -> tuple[tuple[str, Any], ...
     if unknown:
         raise TypeError(f"oracles.activations: {name} takes no parameter {', '.join(sorted(unknown))}")
     merged = {**NAMES[name], **params}
+    for flag in ("float32_slope", "float32_constants"):
+        if flag in merged and not isinstance(merged[flag], (bool, np.bool_)):
+            raise TypeError(f"oracles.activations: {flag} must be a bool, got {type(merged[flag]).__name__}")
+        if flag in merged:
+            merged[flag] = bool(merged[flag])
     if "negative_slope" in merged:
         merged["negative_slope"] = float(merged["negative_slope"])
+        if merged.pop("float32_slope"):  # the convention: the slope rounded to float32 before use
+            merged["negative_slope"] = float(np.float32(merged["negative_slope"]))
+    if merged.get("nan_derivative", "nan") not in ("nan", "positive", "negative"):
+        raise ValueError("oracles.activations: nan_derivative must be 'nan', 'positive' or 'negative', "
+                         f"got {merged['nan_derivative']!r}")
     if merged.get("threshold") is not None:
         merged["threshold"] = float(merged["threshold"])
     if merged.get("approximate", "none") not in ("none", "tanh"):
@@ -110,10 +124,12 @@ def _expression(name: str, key: tuple[tuple[str, Any], ...]) -> tuple[Any, Any]:
         expr = sp.log(1 + sp.exp(x))
         if params["threshold"] is not None:
             expr = sp.Piecewise((x, x > sp.Rational(params["threshold"])), (expr, True))
-    elif params["approximate"] == "none":  # gelu
-        expr = x * _normal_cdf_function()(x)
+    elif params["approximate"] == "none":  # gelu; float32_constants: 0.5 erfc(-c x) = Phi(sqrt(2) c x)
+        scale = sp.sqrt(2) * sp.Rational(float(np.float32(1 / np.sqrt(2)))) if params["float32_constants"] else 1
+        expr = x * _normal_cdf_function()(scale * x)
     else:  # gelu_tanh, or gelu with approximate="tanh"; 0.044715 is the exact decimal of the spec
-        expr = x / 2 * (1 + sp.tanh(sp.sqrt(2 / sp.pi) * (x + sp.Rational("0.044715") * x**3)))
+        cubic = sp.Rational(float(np.float32(0.044715))) if params["float32_constants"] else sp.Rational("0.044715")
+        expr = x / 2 * (1 + sp.tanh(sp.sqrt(2 / sp.pi) * (x + cubic * x**3)))
     return x, expr
 
 
@@ -206,6 +222,10 @@ def _settled(evaluate: Callable[[], list[Any]]) -> list[Any]:
 def _at(name: str, key: tuple[tuple[str, Any], ...], order: int, value: float) -> float:
     """The value (order 0) or derivative (order 1) at one float64, rounded once to float64."""
     if np.isnan(value):  # NaN, unless the result does not depend on x (identity's derivative 1)
+        branch = dict(key).get("nan_derivative", "nan")
+        if order == 1 and branch != "nan":  # a framework's select: the branch x > 0 or the branch x <= 0
+            x, expr = _derivative(name, key, order)
+            return float(expr.subs(x, 1 if branch == "positive" else -1))
         x, expr = _derivative(name, key, order)
         return np.nan if x in expr.free_symbols else float(expr)
     if np.isinf(value):

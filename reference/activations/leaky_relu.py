@@ -1,4 +1,8 @@
-"""Leaky rectified linear unit: leaky_relu(x) = x if x > 0 else negative_slope * x."""
+"""Leaky rectified linear unit: leaky_relu(x) = x if x > 0 else negative_slope * x.
+
+Convention ``float32_slope`` (TensorFlow's LeakyRelu op holds alpha as a C++ float,
+docs/spec/activations.md#leaky-relu-float32-slope): negative_slope is rounded to float32 before use.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,16 @@ import numpy as np
 from nnspec.reference import _validation as check
 
 
-def forward(x: np.ndarray, negative_slope: float = 0.01) -> np.ndarray:
+def _slope(function: str, negative_slope: object, float32_slope: object) -> float:
+    """The checked slope, rounded to float32 under the ``float32_slope`` convention."""
+    negative_slope = check.real_number(function, "negative_slope", negative_slope)
+    if not isinstance(float32_slope, (bool, np.bool_)):
+        raise TypeError(f"{function}: float32_slope must be a bool, got {type(float32_slope).__name__}")
+    return float(np.float32(negative_slope)) if float32_slope else negative_slope
+
+
+def forward(x: np.ndarray, negative_slope: float = 0.01, float32_slope: bool = False,
+            nan_derivative: str = "nan") -> np.ndarray:
     """Apply the leaky rectified linear unit elementwise.
 
     Spec: docs/spec/activations.md#leaky-relu
@@ -19,6 +32,9 @@ def forward(x: np.ndarray, negative_slope: float = 0.01) -> np.ndarray:
     Args:
         x: real floating-point array of any shape.
         negative_slope: the slope for x <= 0, any finite real (0 gives relu, negative values are allowed).
+        float32_slope: use negative_slope rounded to float32 (TensorFlow's convention).
+        nan_derivative: the backward's convention at NaN (see ``backward``), accepted so that one set of
+            activation parameters serves forward and backward; the forward of NaN is NaN under every convention.
 
     Returns:
         Array of the shape and dtype of ``x``, evaluated in float64 and rounded once. At x = -inf, y is the
@@ -26,7 +42,8 @@ def forward(x: np.ndarray, negative_slope: float = 0.01) -> np.ndarray:
         NaN stays NaN.
 
     Raises:
-        TypeError: if ``x`` is not a real floating-point array or ``negative_slope`` is not a real number.
+        TypeError: if ``x`` is not a real floating-point array, ``negative_slope`` is not a real number or
+            ``float32_slope`` is not a bool.
         ValueError: if ``negative_slope`` is not finite.
 
     Example:
@@ -34,7 +51,8 @@ def forward(x: np.ndarray, negative_slope: float = 0.01) -> np.ndarray:
         array([-1.,  0.,  3.])
     """
     x = check.float_array("leaky_relu.forward", "x", x)
-    negative_slope = check.real_number("leaky_relu.forward", "negative_slope", negative_slope)
+    check.choice("leaky_relu.forward", "nan_derivative", nan_derivative, ("nan", "positive", "negative"))
+    negative_slope = _slope("leaky_relu.forward", negative_slope, float32_slope)
     x64 = x.astype(np.float64)
     with np.errstate(invalid="ignore", over="ignore"):  # 0 * -inf (its limit 0 is set below); overflow is inf
         y = np.where(x64 > 0, x64, negative_slope * x64)
@@ -43,7 +61,8 @@ def forward(x: np.ndarray, negative_slope: float = 0.01) -> np.ndarray:
     return y.astype(x.dtype)
 
 
-def backward(x: np.ndarray, grad_output: np.ndarray, negative_slope: float = 0.01) -> np.ndarray:
+def backward(x: np.ndarray, grad_output: np.ndarray, negative_slope: float = 0.01,
+             float32_slope: bool = False, nan_derivative: str = "nan") -> np.ndarray:
     """Vector-Jacobian product of leaky relu, with the convention leaky_relu'(0) = negative_slope.
 
     Spec: docs/spec/activations.md#leaky-relu
@@ -56,12 +75,16 @@ def backward(x: np.ndarray, grad_output: np.ndarray, negative_slope: float = 0.0
         x: the forward input.
         grad_output: gradient of the loss with respect to the output, same shape as ``x``.
         negative_slope: the slope for x <= 0, any finite real.
+        float32_slope: use negative_slope rounded to float32 (TensorFlow's convention).
+        nan_derivative: dy_dx at a NaN x: "nan" (the spec), or the branch a framework's select takes:
+            "positive" (1) or "negative" (negative_slope: torch, JAX and TensorFlow all test x > 0).
 
     Returns:
         Gradient of the loss with respect to ``x``, in the wider of the two dtypes.
 
     Raises:
-        TypeError: if an array is not real floating-point or ``negative_slope`` is not a real number.
+        TypeError: if an array is not real floating-point, ``negative_slope`` is not a real number or
+            ``float32_slope`` is not a bool.
         ValueError: if the shapes differ or ``negative_slope`` is not finite.
 
     Example:
@@ -71,6 +94,8 @@ def backward(x: np.ndarray, grad_output: np.ndarray, negative_slope: float = 0.0
     x = check.float_array("leaky_relu.backward", "x", x)
     grad_output = check.float_array("leaky_relu.backward", "grad_output", grad_output)
     check.same_shape("leaky_relu.backward", "grad_output", grad_output, "x", x)
-    negative_slope = check.real_number("leaky_relu.backward", "negative_slope", negative_slope)
-    dy_dx = np.where(x > 0, 1.0, np.where(x <= 0, negative_slope, np.nan))
+    negative_slope = _slope("leaky_relu.backward", negative_slope, float32_slope)
+    at_nan = {"nan": np.nan, "positive": 1.0, "negative": negative_slope}[
+        check.choice("leaky_relu.backward", "nan_derivative", nan_derivative, ("nan", "positive", "negative"))]
+    dy_dx = np.where(x > 0, 1.0, np.where(x <= 0, negative_slope, at_nan))
     return (grad_output * dy_dx).astype(check.result_dtype(x, grad_output), copy=False)

@@ -6,8 +6,13 @@ import numpy as np
 
 from nnspec.reference import _validation as check
 
+#: What the derivative is at a NaN input (docs/spec/conventions.md#nan-propagation): the spec's NaN, or the
+#: branch a framework's select falls into: "positive" (1: torch, whose threshold_backward tests x <= 0) or
+#: "negative" (0: JAX and TensorFlow, which test x > 0).
+NAN_DERIVATIVES = ("nan", "positive", "negative")
 
-def forward(x: np.ndarray) -> np.ndarray:
+
+def forward(x: np.ndarray, nan_derivative: str = "nan") -> np.ndarray:
     """Apply the rectified linear unit elementwise.
 
     Spec: docs/spec/activations.md#relu
@@ -17,6 +22,8 @@ def forward(x: np.ndarray) -> np.ndarray:
 
     Args:
         x: real floating-point array of any shape.
+        nan_derivative: the backward's convention at NaN (see ``backward``), accepted so that one set of
+            activation parameters serves forward and backward; the forward of NaN is NaN under every convention.
 
     Returns:
         Array of the shape and dtype of ``x``; NaN stays NaN.
@@ -29,10 +36,13 @@ def forward(x: np.ndarray) -> np.ndarray:
         array([0., 0., 3.])
     """
     x = check.float_array("relu.forward", "x", x)
+    check.choice("relu.forward", "nan_derivative", nan_derivative, NAN_DERIVATIVES)
     return np.maximum(x, 0.0)
 
 
-def backward(x: np.ndarray, grad_output: np.ndarray) -> np.ndarray:
+
+
+def backward(x: np.ndarray, grad_output: np.ndarray, nan_derivative: str = "nan") -> np.ndarray:
     """Vector-Jacobian product of relu: pass the gradient where x > 0, zero elsewhere (also at x = 0).
 
     Spec: docs/spec/activations.md#relu
@@ -44,6 +54,8 @@ def backward(x: np.ndarray, grad_output: np.ndarray) -> np.ndarray:
     Args:
         x: the forward input.
         grad_output: gradient of the loss with respect to the output, same shape as ``x``.
+        nan_derivative: dy_dx at a NaN x: "nan" (the spec), or a framework's convention: "positive" (1) or
+            "negative" (0), the branch its select takes.
 
     Returns:
         Gradient of the loss with respect to ``x``, in the wider of the two dtypes; NaN where ``x`` is NaN
@@ -60,5 +72,7 @@ def backward(x: np.ndarray, grad_output: np.ndarray) -> np.ndarray:
     x = check.float_array("relu.backward", "x", x)
     grad_output = check.float_array("relu.backward", "grad_output", grad_output)
     check.same_shape("relu.backward", "grad_output", grad_output, "x", x)
-    dy_dx = np.where(x > 0, 1.0, np.where(x <= 0, 0.0, np.nan))
+    at_nan = {"nan": np.nan, "positive": 1.0, "negative": 0.0}[
+        check.choice("relu.backward", "nan_derivative", nan_derivative, NAN_DERIVATIVES)]
+    dy_dx = np.where(x > 0, 1.0, np.where(x <= 0, 0.0, at_nan))
     return (grad_output * dy_dx).astype(check.result_dtype(x, grad_output), copy=False)

@@ -19,7 +19,7 @@ def _inputs(function: str, logits: object, target: object, label_smoothing: obje
             f"{function}: logits must have at least one class (shape (N, C), C >= 1), got {logits.shape}"
         )
     smoothing = check.real_number(function, "label_smoothing", label_smoothing, low=0.0, high=1.0)
-    target = np.asarray(target)
+    target = check.array(function, "target", target)
     if target.dtype.kind in "iu":
         check.check_shape(function, "target", target, (n,))
         if np.any((target < 0) | (target >= c)):
@@ -50,7 +50,8 @@ def forward(logits: np.ndarray, target: np.ndarray, reduction: str = "mean", lab
         distribution = onehot(target) (labels) or target (probabilities), shape (N, C)
         q = (1 - label_smoothing) * distribution + label_smoothing / C
         log_probs = log_softmax(logits) over the classes       (max-shifted: docs/spec/activations.md#log-softmax)
-        losses = sum_c q * (-log_probs)           (per row; a class with q = 0 adds 0, even at -inf)
+        losses = sum_c q * (-log_probs)           (per row; a class with q = 0 adds 0, even at -inf, but not
+                                                   at NaN: a NaN logit makes its row's loss NaN)
         out = reduce(losses)        "mean": sum(losses) / N; "sum"; "none": losses, shape (N,)
 
     Args:
@@ -65,7 +66,7 @@ def forward(logits: np.ndarray, target: np.ndarray, reduction: str = "mean", lab
         A 0-d array ("mean", "sum") or shape (N,) ("none"), in the logits' dtype (widened by float targets).
         Infinite logits, as log_softmax pins them: -inf entries get probability 0, the +inf entries of a
         row share it equally, a row of only -inf has probability 0 everywhere (its loss is +inf unless q is
-        0). NaN only from a NaN input.
+        0). NaN only from a NaN input: a NaN logit makes its example's loss NaN, whatever the target.
 
     Raises:
         TypeError: if ``logits`` is not real floating-point, or ``target`` neither integer nor float.
@@ -80,7 +81,7 @@ def forward(logits: np.ndarray, target: np.ndarray, reduction: str = "mean", lab
     logits, q, dtype = _inputs(function, logits, target, label_smoothing)
     log_probs = log_softmax.forward(logits, axis=-1)
     with np.errstate(invalid="ignore"):
-        losses = np.sum(np.where(q == 0, 0.0, q * -log_probs), axis=1)
+        losses = np.sum(np.where((q == 0) & ~np.isnan(log_probs), 0.0, q * -log_probs), axis=1)
     return _reduction.reduce(losses.astype(dtype, copy=False), reduction, logits.shape[0])
 
 

@@ -17,6 +17,7 @@ import numpy as np
 from nnspec.reference import _validation as check
 
 WEIGHT_DECAY_MODES = ("coupled", "decoupled")
+MAX_STEP = 2**53
 
 
 def param_and_grad(function: str, param: object, grad: object) -> tuple[np.ndarray, np.ndarray]:
@@ -32,12 +33,14 @@ def state(function: str, value: object, state_type: type, param: np.ndarray,
     """Check that ``value`` is a ``state_type`` for ``param`` and return it with its arrays in param's dtype.
 
     Fields named in ``scalars`` are real numbers; every other field is ``None`` or an array of param's shape.
+    ``step`` is an int in [0, 2**53): every such count is exact as a float64, which bias corrections and
+    schedules raise coefficients to (a larger one would overflow the conversion to float).
     """
     if not isinstance(value, state_type):
         raise TypeError(f"{function}: state must be the State returned by init, got {type(value).__name__}")
     step = value.step
-    if isinstance(step, (bool, np.bool_)) or not isinstance(step, numbers.Integral) or step < 0:
-        raise ValueError(f"{function}: state.step must be an int >= 0, got {step!r}")
+    if isinstance(step, (bool, np.bool_)) or not isinstance(step, numbers.Integral) or not 0 <= step < MAX_STEP:
+        raise ValueError(f"{function}: state.step must be an int in [0, 2**53), got {step!r}")
     fields = {"step": int(step)}
     for name in value._fields[1:]:
         field = getattr(value, name)

@@ -78,7 +78,8 @@ def step(param: np.ndarray, grad: np.ndarray, state: State, *, lr: float = 1e-3,
 
     Raises:
         TypeError: for a non-float array, a non-bool flag or a foreign state.
-        ValueError: for an out-of-range hyperparameter, an unknown convention or a mismatched state.
+        ValueError: for an out-of-range hyperparameter, an unknown convention or a mismatched state, including
+            a nonzero momentum_buffer at step 0 under "raw_gradient_first_step_undampened" (it would be dropped).
 
     Example:
         >>> step(np.array([1.0]), np.array([2.0]), init(np.array([1.0])), lr=0.25)[0]
@@ -89,6 +90,10 @@ def step(param: np.ndarray, grad: np.ndarray, state: State, *, lr: float = 1e-3,
     _checked(function, lr, momentum, dampening, weight_decay, nesterov, momentum_buffer, weight_decay_mode)
     state = _state.state(function, state, State, param)
     _state.require(function, state, "momentum_buffer", momentum != 0, f"momentum={momentum}")
+    first_step = momentum_buffer == "raw_gradient_first_step_undampened" and state.step == 0
+    if first_step and momentum != 0 and np.any(state.momentum_buffer != 0):
+        raise ValueError(f"{function}: state.momentum_buffer must be the zeros of init at state.step 0 (the first "
+                         "step replaces it by the gradient), got nonzero entries; a state after k steps has step k")
     param, grad = _state.weight_decay(param, grad, lr, weight_decay, weight_decay_mode)
     buf = state.momentum_buffer
     if momentum == 0:
@@ -97,7 +102,6 @@ def step(param: np.ndarray, grad: np.ndarray, state: State, *, lr: float = 1e-3,
         buf = momentum * buf - lr * (1 - dampening) * grad
         param = param + (momentum * buf - lr * grad if nesterov else buf)
     else:
-        first_step = momentum_buffer == "raw_gradient_first_step_undampened" and state.step == 0
         buf = grad.copy() if first_step else momentum * buf + (1 - dampening) * grad
         param = param - lr * (grad + momentum * buf if nesterov else buf)
     dtype = param.dtype

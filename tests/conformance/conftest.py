@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 import subprocess
 import sys
 
@@ -51,7 +52,7 @@ def planted_bug_fails(tmp_path, failing_run):
         assert case["primitive"] == primitive and case["dtype"] == dtype, case
         for fragment in (f" {dtype} {primitive} ", "inputs: ", "error/budget", "replay this case: nnspec replay "):
             assert fragment in message, message
-        replay = run_nnspec("replay", case["replay"].split()[-1], cwd=tmp_path)
+        replay = run_nnspec(*shlex.split(case["replay"])[1:], cwd=tmp_path)
         assert replay.returncode == 1 and "FAIL" in replay.stdout, replay.stdout + replay.stderr
 
     return check

@@ -55,15 +55,23 @@ def test_load_backend_rejects_unknown_names():
 
 
 def test_run_writes_a_versioned_report_and_names_modules_canonically(tmp_path, nnspec_cli):
-    run = nnspec_cli("run", "--backend", "reference", "--profile", "quick", "-k", "relu", "--report",
-                  str(tmp_path), cwd=tmp_path)
+    run = nnspec_cli("run", "--backend", "reference", "--profile", "ci", "-k", "relu", "--report",
+                     str(tmp_path), "--junit", str(tmp_path / "junit.xml"), cwd=tmp_path)
     assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
     report = json.loads((tmp_path / "report.json").read_text())
-    assert report["schema"] == "nnspec-report/1"
+    assert report["schema"] == "nnspec-report/2" and report["status"] == "complete"
     assert report["environment"]["backend"]["framework"] == "nnspec.reference"
     assert {c["primitive"] for c in report["cells"]} == {"relu", "leaky_relu"}
-    assert all(c["outcome"] == "passed" for c in report["cases"])
+    assert all(c["outcome"] == "passed" for c in report["cases"] if "test_sweep" not in c["id"]), report["cases"]
     assert "nnspec conformance summary" in run.stdout
+    assert report["levels"]["core-float64"] == "reached" and report["levels"]["optimizers"] == "not declared"
+    summary = (tmp_path / "summary.md").read_text()
+    assert "**core-float64**: reached" in summary and "| relu | passed 0 |" in summary
+    import xml.etree.ElementTree as ElementTree
+
+    suite = ElementTree.parse(tmp_path / "junit.xml").getroot()
+    cases = suite.findall(".//testcase")
+    assert len(cases) == len(report["cases"]) and not suite.findall(".//failure")
 
 
 def test_run_with_nothing_selected_is_not_a_pass(tmp_path, nnspec_cli):
@@ -71,12 +79,12 @@ def test_run_with_nothing_selected_is_not_a_pass(tmp_path, nnspec_cli):
     assert run.returncode == 5 and "no test was selected" in run.stderr
 
 
-def test_undeclared_dtype_is_unsupported_not_failed(tmp_path, nnspec_cli):
+def test_undeclared_dtype_is_a_usage_error_not_a_pass(tmp_path, nnspec_cli):
     run = nnspec_cli("run", "--backend", "reference", "--dtype", "bfloat16", "-k", "relu", "--report", str(tmp_path),
-                  cwd=tmp_path)
-    report = json.loads((tmp_path / "report.json").read_text())
-    assert run.returncode == 0
-    assert {c["outcome"] for c in report["cases"]} == {"unsupported"}
+                     cwd=tmp_path)
+    assert run.returncode == 4, run.stdout[-2000:] + run.stderr[-2000:]
+    assert "does not declare bfloat16" in run.stdout + run.stderr
+    assert not (tmp_path / "report.json").exists()
 
 
 def test_bfloat16_rounds_once_not_through_float32():

@@ -9,6 +9,7 @@ two also on the Hypothesis-drawn per-step test, whose failure is shrunk to a min
 from __future__ import annotations
 
 import re
+import shlex
 
 import pytest
 
@@ -44,6 +45,6 @@ def test_planted_optimizer_bug_fails_naming_tensor_and_step(failing_run, mutant,
     assert named and named.group(2) in tensors, message
     for fragment in ("inputs: param=", "grad_1=", "error/budget", "replay this case: nnspec replay "):
         assert fragment in message, message
-    replayed = _replay(failed[0]["replay"].split()[-1])  # `nnspec replay FILE`, in this process (saves a start)
+    replayed = _replay(shlex.split(failed[0]["replay"])[2])  # `nnspec replay FILE ...`, in this process
     key = f"step {named.group(1)}: {named.group(2)}"
     assert key in replayed and not replayed[key].ok, replayed

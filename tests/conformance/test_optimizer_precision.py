@@ -177,3 +177,35 @@ def tensorflow_backend():
     from nnspec.adapters import load_backend
 
     return load_backend("tensorflow")
+
+
+def test_float32_hyperparameters_names_are_checked():
+    with pytest.raises(ValueError, match=r"float32_hyperparameters: \['betas'\] are neither"):
+        optimizer_checks.reference_keywords("adam", {"lr": 0.1}, {"float32_hyperparameters": ("betas",)})
+
+
+def test_float32_hyperparameters_round_exactly_what_they_name():
+    keywords = optimizer_checks.reference_keywords("sgd", {"lr": 0.1, "momentum": 0.9, "weight_decay": 0.1},
+                                                   {"float32_hyperparameters": ("momentum",)})
+    assert (keywords["lr"], keywords["momentum"], keywords["weight_decay"]) == (0.1, float(F(0.9)), 0.1)
+
+
+def test_float32_bias_corrections_are_a_step_size_for_eps_hat_only():
+    """Adam's float32 bias corrections are Keras's step size alpha_t = lr sqrt(1 - b2^t) / (1 - b1^t) evaluated at
+    float32 betas: at t = 1 with betas (0.5, 0.75), exact in float32, nothing changes; with (0.9, 0.999) the
+    step size is that ratio. Under eps_placement 'outside_sqrt' the corrections are no step size: ValueError."""
+    from nnspec.reference.optimizers import adam
+
+    facts = {"eps_placement": "eps_hat", "float32_hyperparameters": ("bias_correction",)}
+    state = adam.init(np.zeros(1))
+    same, _ = optimizer_checks.step_reference("adam", {"betas": (0.5, 0.75)}, {"lr": 0.1, "eps_placement": "eps_hat"},
+                                              facts, state)
+    assert same["lr"] == 0.1
+    moved, _ = optimizer_checks.step_reference("adam", {"betas": (0.9, 0.999)}, {"lr": 0.1, "eps_placement": "eps_hat"},
+                                               facts, state)
+    b1, b2 = float(F(0.9)), float(F(0.999))
+    expected = 0.1 * (np.sqrt(1 - b2) / (1 - b1)) / (np.sqrt(1 - 0.999) / (1 - 0.9))
+    assert moved["lr"] == pytest.approx(expected, rel=1e-12) and moved["lr"] != 0.1
+    with pytest.raises(ValueError, match="eps_hat"):
+        optimizer_checks.step_reference("adam", {}, {"lr": 0.1, "eps_placement": "outside_sqrt"},
+                                        {**facts, "eps_placement": "outside_sqrt"}, state)

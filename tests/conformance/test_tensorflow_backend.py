@@ -70,8 +70,8 @@ def test_keras_adam_is_eps_hat(backend):
     assert abs(param[0] - keras_like[0]) < abs(param[0] - torch_like[0]) / 100
 
 
-def test_tensorflow_quick_run_of_a_few_primitives_passes():
-    command = [sys.executable, "-m", "nnspec", "run", "--backend", "tensorflow", "--profile", "quick",
+def test_tensorflow_ci_run_of_a_few_primitives_passes():
+    command = [sys.executable, "-m", "nnspec", "run", "--backend", "tensorflow", "--profile", "ci",
                "-k", "test_elementwise_forward and (relu or tanh) or test_dense_backward or mean_squared_error"]
     done = subprocess.run(command, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stdout[-3000:]

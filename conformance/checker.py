@@ -1,0 +1,194 @@
+"""A test's gateway to the backend: each check goes through the guarded backend, is judged against its error
+budget (known issues by the one rule of ``excuses``), recorded, and fails with a replayable message."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pytest
+
+from nnspec.conformance import checks, excuses
+from nnspec.conformance.budgets import Comparison
+from nnspec.conformance.guard import (
+    BackendError,
+    BackendFault,
+    BackendTimeout,
+    GuardedBackend,
+    NotCalledAfterTimeout,
+)
+from nnspec.reference import catalogue
+
+if TYPE_CHECKING:
+    from nnspec.conformance.session import Record, Session
+
+__all__ = ["Checker"]
+
+
+def _primitive_names() -> frozenset[str]:
+    return frozenset(p.name for p in catalogue.PRIMITIVES)
+
+
+def _show(array: np.ndarray | None) -> str:
+    if array is None:
+        return "None"
+    array = np.asarray(array)
+    if array.dtype.kind != "f":
+        return np.array2string(array, separator=", ", threshold=24)
+    return np.array2string(array, separator=", ", threshold=24, floatmode="unique")
+
+
+def _slug(backend_name: str, nodeid: str) -> str:
+    """A case-file name that stays short and safe whatever the backend's name."""
+    text = f"{backend_name}-{nodeid.split('::')[-1]}"
+    slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", text)
+    if len(slug) > 120:
+        slug = slug[:100] + "-" + hashlib.sha1(text.encode()).hexdigest()[:12]
+    return slug
+
+
+class Checker:
+    """A test's gateway to the backend. Each check records error/budget and fails with a replayable message."""
+
+    def __init__(self, session: Session, record: Record) -> None:
+        self.session = session
+        self.record = record
+        self.dtype = record.dtype
+
+    @property
+    def backend(self) -> GuardedBackend:
+        return self.session.backend
+
+    def require(self, primitive: str, prop: str, *, feature: str | None = None) -> None:
+        """Skip as *unsupported* unless the backend declares the primitive (or feature) and the dtype."""
+        if self.record.primitive == "?":  # a test that needs several primitives is filed under the first
+            self.record.primitive, self.record.prop = primitive, prop
+        caps = self.backend.capabilities()
+        if feature is not None and feature not in caps.features:
+            pytest.skip(f"unsupported: {self.backend.name} does not declare {feature!r}")
+        if feature is None and primitive not in caps.primitives:
+            pytest.skip(f"unsupported: {self.backend.name} does not declare {primitive!r}")
+        if not caps.declares_dtype(feature or primitive, self.dtype):
+            pytest.skip(f"unsupported: {self.backend.name} does not declare dtype {self.dtype} for "
+                        f"{feature or primitive}")
+
+    def _guarded(self, case: dict, compute):
+        """Run a check; a backend fault or error saves the case (pristine inputs) before it propagates, unless a
+        known issue covers these inputs and the backend raised (then the example is excused: None)."""
+        try:
+            return compute()
+        except NotCalledAfterTimeout:
+            raise  # the message of the call that timed out stands
+        except BackendError as error:
+            arrays = dict(case["arrays"])
+            if case.get("grad_output") is not None:
+                arrays["grad_output"] = case["grad_output"]
+            params = {**catalogue.get(case["primitive"]).params, **case.get("params", {})}
+            ids = excuses.raising(self.backend, case["primitive"], case["kind"], arrays, params, self.dtype)
+            if ids:
+                self.record.examples += 1
+                self.record.excused_examples += 1
+                self.record.fully_excused_examples += 1
+                self.record.known_issues.update(ids)
+                return None
+            self._save_and_describe(case, f"{type(error).__name__}: {error}")
+            raise
+        except (BackendFault, BackendTimeout) as error:
+            self._save_and_describe(case, f"{type(error).__name__}: {error}")
+            raise
+
+    def forward(self, primitive: str, arrays: Mapping[str, np.ndarray], params: Mapping[str, object] | None = None):
+        params = dict(params or {})
+        case = dict(kind="forward", primitive=primitive, arrays=dict(arrays), params=params)
+        comparison = self._guarded(case, lambda: checks.forward(self.backend, primitive, arrays, params,
+                                                                self.dtype))
+        if comparison is not None:
+            self._judge({"output": comparison}, case)
+
+    def vjp(self, primitive: str, arrays: Mapping[str, np.ndarray], grad_output: np.ndarray,
+            params: Mapping[str, object] | None = None):
+        params = dict(params or {})
+        case = dict(kind="vjp", primitive=primitive, arrays=dict(arrays), params=params, grad_output=grad_output)
+        comparisons = self._guarded(case, lambda: checks.vjp(self.backend, primitive, arrays, params, grad_output,
+                                                             self.dtype))
+        if comparisons is not None:
+            self._judge({f"grad of {k}": c for k, c in comparisons.items()}, case)
+
+    def vjp_oracle(self, primitive: str, x: np.ndarray) -> None:
+        """Check an elementwise primitive's derivative against the SymPy oracle."""
+        case = dict(kind="vjp_oracle", primitive=primitive, arrays={"x": x}, params={})
+        comparison = self._guarded(case, lambda: checks.vjp_oracle(self.backend, primitive, x, self.dtype))
+        if comparison is not None:
+            self._judge({"grad of x": comparison}, case)
+
+    def network(self, layers, x: np.ndarray, target: np.ndarray, loss: str, reduction: str) -> None:
+        """Check a network's loss and parameter gradients; ``layers`` are (weight, bias, activation)."""
+        arrays = {"x": x, "target": target}
+        for index, (weight, bias, _) in enumerate(layers):
+            arrays[f"weight{index}"], arrays[f"bias{index}"] = weight, bias
+        params = {"loss": loss, "reduction": reduction, "activations": [act for _, _, act in layers]}
+        case = dict(kind="network", primitive="network", arrays=arrays, params=params)
+        comparisons = self._guarded(case, lambda: checks.network(self.backend, layers, x, target, loss,
+                                                                 {"reduction": reduction}, self.dtype))
+        self._judge(comparisons, case)
+
+    def expect(self, comparisons: Mapping[str, Comparison], case: Mapping[str, object]) -> None:
+        """Judge comparisons a test computed itself, with the same recording and failure message.
+
+        ``case`` holds ``kind`` (a check kind that ``checks.run_case`` can replay, or any label), ``primitive``
+        (a name for the report), ``arrays`` (name -> numpy array or None: written exactly to the case file),
+        ``params`` (JSON-serialisable), optionally ``grad_output`` and ``spec`` (the spec section).
+        """
+        self._judge(dict(comparisons), dict(case))
+
+    def _judge(self, comparisons: dict[str, Comparison], case: dict) -> None:
+        self.record.examples += 1
+        partly = any(c.known for c in comparisons.values())
+        for comparison in comparisons.values():
+            self.record.known_issues.update(comparison.known)
+        worst_name = max(comparisons, key=lambda k: comparisons[k].ratio)
+        worst = comparisons[worst_name]
+        excuse = None if worst.ok else excuses.whole_case(self.backend, case, self.dtype)
+        if excuse is not None:
+            self.record.known_issues.add(excuse)
+            self.record.excused_examples += 1
+            self.record.fully_excused_examples += 1
+            return
+        if partly:
+            self.record.excused_examples += 1
+        if any(c.excused for c in comparisons.values()) and sum(c.size - c.excused for c in comparisons.values()) == 0:
+            self.record.fully_excused_examples += 1  # every element was under an excuse: nothing was judged
+        self.record.worst_ratio = max(self.record.worst_ratio, worst.ratio)
+        if worst.ok:
+            return
+        lines = self._save_and_describe(case, f"{worst_name} is outside its error budget", worst.describe())
+        raise AssertionError("\n".join(lines))
+
+    def _save_and_describe(self, case: dict, headline: str, detail: str = "") -> list[str]:
+        case.update(dtype=self.dtype, backend=self.session.backend_name, device=self.session.device,
+                    backend_options=self.session.backend_options, test=self.record.nodeid)
+        replay = ""
+        if case.get("kind") is not None:
+            path = checks.save_case(self.session.case_dir / f"{_slug(self.backend.name, self.record.nodeid)}.json",
+                                    case)
+            replay = self.session.replay_command(path)
+        spec = case.get("spec") or (catalogue.get(case["primitive"]).spec if case.get("primitive") in
+                                    _primitive_names() else "docs/spec/")
+        lines = [f"{self.session.backend_name} ({self.session.device}) {self.dtype} {case.get('primitive', '?')} "
+                 f"{self.record.prop}: {headline}"]
+        if detail:
+            lines.append(f"  {detail}")
+        lines += [f"  spec: {spec}",
+                  "  inputs: " + ", ".join(f"{k}={_show(v)}" for k, v in case.get("arrays", {}).items())]
+        if case.get("grad_output") is not None:
+            lines.append(f"  grad_output={_show(case['grad_output'])}")
+        if case.get("params"):
+            lines.append(f"  params: {case['params']}")
+        if replay:
+            lines.append(f"  replay this case: {replay}")
+        lines.append(f"  rerun the test:   {self.session.rerun_command(self.record)}")
+        self.record.message, self.record.replay = "\n".join(lines), replay
+        return lines
