@@ -848,16 +848,25 @@ def accumulated_mean(full: np.ndarray, parts: list[np.ndarray], values: list[np.
 def _sgd_first_step(param: np.ndarray, grad: np.ndarray, error: np.ndarray, hyper: Mapping[str, object],
                     u: float) -> np.ndarray:
     """Error of one SGD step from a fresh optimizer (the buffer starts at the gradient, dampening 0), given the
-    gradient's error: weight decay g + wd*param (wd rounded, a product, a sum), Nesterov d = g + m*g (m rounded,
-    a product, a sum; heavy ball d = g), then param - lr*d (lr rounded, a product, a difference)."""
+    gradient's error: coupled weight decay g + wd*param (wd rounded, a product, a sum) or decoupled
+    param - lr*wd*param first (Keras's order: wd and lr rounded, two products, a difference), Nesterov
+    d = g + m*g (m rounded, a product, a sum; heavy ball d = g), then param - lr*d (lr rounded, a product, a
+    difference)."""
     lr, momentum = float(hyper.get("lr", 1e-3)), float(hyper.get("momentum", 0.0))
     decay = float(hyper.get("weight_decay", 0.0))
-    g = grad + decay * param
-    error = error + u * (2 * np.abs(decay * param) + np.abs(g))
+    decayed = np.zeros_like(param)
+    if hyper.get("weight_decay_mode", "coupled") == "decoupled":
+        # Keras: param - param*wd*lr first (wd and lr rounded, two products, a difference), then the step on g
+        shrink = lr * decay * param
+        decayed = u * (4 * np.abs(shrink) + np.abs(param - shrink))
+        param, g = param - shrink, grad
+    else:
+        g = grad + decay * param
+        error = error + u * (2 * np.abs(decay * param) + np.abs(g))
     d = g + momentum * g if hyper.get("nesterov", False) else g
     if hyper.get("nesterov", False):
         error = (1 + momentum) * error + u * (2 * momentum * np.abs(g) + np.abs(d))
-    return lr * error + u * (2 * lr * np.abs(d) + np.abs(param - lr * d))
+    return decayed + lr * error + u * (2 * lr * np.abs(d) + np.abs(param - lr * d))
 
 
 def training_step(layers, masks, x, target, loss: str, loss_params: Mapping[str, object],

@@ -45,9 +45,9 @@ def planted_bug_fails(tmp_path, failing_run):
     first failure's message names the primitive, the dtype, the input and the error/budget; and its replay
     command reproduces the failure."""
 
-    def check(mutant: str, keyword: str, primitive: str, dtype: str = "float32") -> None:
+    def check(mutant: str, keyword: str, primitive: str, dtype: str = "float32", *extra: str) -> None:
         backend = f"nnspec.adapters.mutants:{mutant}"
-        case = failing_run("--backend", backend, "--dtype", dtype, "--profile", "ci", "-k", keyword)[0]
+        case = failing_run("--backend", backend, "--dtype", dtype, "--profile", "ci", "-k", keyword, *extra)[0]
         message = case["message"]
         assert case["primitive"] == primitive and case["dtype"] == dtype, case
         for fragment in (f" {dtype} {primitive} ", "inputs: ", "error/budget", "replay this case: nnspec replay "):

@@ -21,7 +21,9 @@ FAULTS = "nnspec.adapters.mutants_faults"
 
 
 def _run(nnspec_cli, tmp_path, *args: str):
-    done = nnspec_cli("run", *args, "--profile", "ci", "--report", str(tmp_path / "report"), cwd=tmp_path)
+    """`nnspec run ARGS --profile ci --report DIR` (in one process unless ARGS name --jobs: faster) and its report."""
+    jobs = () if "--jobs" in args else ("--jobs", "0")
+    done = nnspec_cli("run", *args, *jobs, "--profile", "ci", "--report", str(tmp_path / "report"), cwd=tmp_path)
     path = tmp_path / "report" / "report.json"
     return done, (json.loads(path.read_text()) if path.exists() else None)
 
@@ -65,7 +67,7 @@ def test_torch_writing_through_a_read_only_array_is_caught(nnspec_cli, tmp_path)
 ])
 def test_failing_process_gives_a_verdict_and_the_run_goes_on(nnspec_cli, tmp_path, fault, outcome, says):
     done, report = _run(nnspec_cli, tmp_path, "--backend", f"{FAULTS}:{fault}", "--dtype", "float64",
-                        "--call-timeout", "2", "-k", "forward_matches and relu")
+                        "--call-timeout", "2", "--jobs", "1", "-k", "forward_matches and relu")
     assert done.returncode == 1, done.stdout[-2000:] + done.stderr[-2000:]
     assert report["status"] == "complete" and report["exit_status"] == 1
     hit = [case for case in report["cases"] if case["primitive"] == "relu"]
@@ -76,7 +78,7 @@ def test_failing_process_gives_a_verdict_and_the_run_goes_on(nnspec_cli, tmp_pat
 
 def test_a_hard_hang_is_stopped_by_the_per_test_limit(nnspec_cli, tmp_path):
     done, report = _run(nnspec_cli, tmp_path, "--backend", f"{FAULTS}:ReluHangs", "--dtype", "float64",
-                        "--call-timeout", "0", "--test-timeout", "4", "-k", "forward_matches and relu")
+                        "--call-timeout", "0", "--test-timeout", "4", "--jobs", "1", "-k", "forward_matches and relu")
     assert done.returncode == 1
     assert [case["outcome"] for case in report["cases"] if case["primitive"] == "relu"] == ["timeout"]
 
