@@ -28,10 +28,6 @@ if TYPE_CHECKING:
 __all__ = ["Checker"]
 
 
-def _primitive_names() -> frozenset[str]:
-    return frozenset(p.name for p in catalogue.PRIMITIVES)
-
-
 def _show(array: np.ndarray | None) -> str:
     if array is None:
         return "None"
@@ -176,7 +172,7 @@ class Checker:
                                     case)
             replay = self.session.replay_command(path)
         spec = case.get("spec") or (catalogue.get(case["primitive"]).spec if case.get("primitive") in
-                                    _primitive_names() else "docs/spec/")
+                                    catalogue.names() else "docs/spec/")
         lines = [f"{self.session.backend_name} ({self.session.device}) {self.dtype} {case.get('primitive', '?')} "
                  f"{self.record.prop}: {headline}"]
         if detail:

@@ -70,17 +70,13 @@ class Record:
         return cls(**{k: v for k, v in data.items() if k in {f.name for f in dataclasses.fields(cls)}})
 
 
-def _primitive_names() -> frozenset[str]:
-    return frozenset(p.name for p in catalogue.PRIMITIVES)
-
-
 def _placeholder(nodeid: str) -> Record:
     """The record of a collected test that has not reported yet: its dtype and primitive read off its id."""
     name = nodeid.split("::")[-1]
     test, _, params = name.partition("[")
     parts = params.rstrip("]").split("-") if params else []
     dtype = parts[0] if parts else "?"
-    names = _primitive_names()
+    names = catalogue.names()
     primitive = next((p for p in parts[1:] if p in names), test.removeprefix("test_").split("_")[0])
     return Record(nodeid, test, dtype, primitive=primitive)
 

@@ -35,7 +35,7 @@ from nnspec.reference.losses import (
     softmax_cross_entropy,
 )
 
-__all__ = ["Primitive", "PRIMITIVES", "get"]
+__all__ = ["Primitive", "PRIMITIVES", "get", "names"]
 
 
 @dataclass(frozen=True)
@@ -94,6 +94,16 @@ PRIMITIVES: tuple[Primitive, ...] = (
 )
 
 _BY_NAME = {primitive.name: primitive for primitive in PRIMITIVES}
+
+
+def names() -> frozenset[str]:
+    """The name of every primitive.
+
+    Example:
+        >>> "relu" in names()
+        True
+    """
+    return frozenset(_BY_NAME)
 
 
 def get(name: str) -> Primitive:
