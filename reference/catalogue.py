@@ -99,6 +99,8 @@ _BY_NAME = {primitive.name: primitive for primitive in PRIMITIVES}
 def names() -> frozenset[str]:
     """The name of every primitive.
 
+    Spec: docs/spec/README.md#catalogue
+
     Example:
         >>> "relu" in names()
         True
