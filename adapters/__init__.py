@@ -1,4 +1,6 @@
-"""Adapters: the protocol a framework implements (``nnspec.adapters.base``) and the backends nnspec ships.
+"""Adapters: the protocol a framework implements (``nnspec.adapters.base``) and the backends nnspec ships: the
+reference (``reference_backend``) and one package per framework (``torch``, ``jax``, ``tensorflow``), each with its
+tables apart from its drivers; ``known_issue_rules`` holds the known-issue predicates they share.
 
 A backend is named on the command line (``--backend``) in one of three ways:
 
@@ -19,9 +21,9 @@ __all__ = ["BUILTIN", "load_backend", "Backend"]
 #: Built-in backends: name -> "module:Class". Imported only when asked for, so no framework is needed.
 BUILTIN = {
     "reference": "nnspec.adapters.reference_backend:ReferenceBackend",
-    "torch": "nnspec.adapters.torch_backend:TorchBackend",
-    "jax": "nnspec.adapters.jax_backend:JaxBackend",
-    "tensorflow": "nnspec.adapters.tensorflow_backend:TensorFlowBackend",
+    "torch": "nnspec.adapters.torch.backend:TorchBackend",
+    "jax": "nnspec.adapters.jax.backend:JaxBackend",
+    "tensorflow": "nnspec.adapters.tensorflow.backend:TensorFlowBackend",
 }
 
 

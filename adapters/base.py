@@ -14,17 +14,119 @@ Spec: docs/adapters.md#protocol
 from __future__ import annotations
 
 import abc
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
 import numpy as np
 
-__all__ = ["Backend", "Capabilities", "EarlyStoppingResult", "KnownIssue", "NetworkResult", "UnsupportedError"]
+from nnspec.reference import catalogue
+
+__all__ = ["Backend", "Capabilities", "EarlyStoppingResult", "KnownIssue", "NetworkResult", "OptimizerDeclaration",
+           "UnsupportedError", "PRECISION_FACTS", "COEFFICIENT_GROUPS", "FLOAT32_HYPERPARAMETERS", "MOMENT_UPDATES"]
+
+#: The precision facts an optimizer declaration may state (docs/spec/optimizers.md#precision): how the framework
+#: rounds the reference's formula, never a different formula.
+PRECISION_FACTS = ("scalar_dtype", "dtype_arithmetic", "moment_update", "float32_hyperparameters")
+#: The coefficient groups that ``dtype_arithmetic`` and ``float32_hyperparameters`` name, each with the
+#: hyperparameter it is computed from: a group applies to the optimizers that have that hyperparameter.
+COEFFICIENT_GROUPS = MappingProxyType({"bias_correction": "betas", "moment_weight": "betas",
+                                       "schedule": "momentum_decay"})
+#: The hyperparameters ``float32_hyperparameters`` may name (for an optimizer that has them).
+FLOAT32_HYPERPARAMETERS = ("momentum", "weight_decay", "initial_accumulator_value")
+#: ``moment_update``: beta * m + (1 - beta) * g, or m + (g - m) * (1 - beta); for the optimizers with ``betas``.
+MOMENT_UPDATES = ("weighted_sum", "incremental")
 
 
 class UnsupportedError(NotImplementedError):
     """Raised by a backend for a request outside what it declares (the suite reports it as unsupported)."""
+
+
+@dataclass(frozen=True)
+class OptimizerDeclaration:
+    """What a backend declares for one optimizer of the catalogue (docs/adapters.md#capabilities).
+
+    Attributes:
+        conventions: the reference keyword arguments that make the reference compute what the framework
+            computes: convention keywords with one of their named values (the module's ``CONVENTIONS``), and
+            hyperparameters the framework fixes (Keras's NAdam: ``momentum_decay`` 1), e.g.
+            ``profiles.conventions("pytorch", "adam")``.
+        precision: precision facts (``PRECISION_FACTS``): how the framework rounds the same formula, e.g.
+            ``{"scalar_dtype": "float32"}``.
+        state_not_held: state fields the framework does not hold because its representation derives them
+            (optax's NAdam: ``("mu_product",)``); they are not compared.
+    """
+
+    conventions: Mapping[str, object] = field(default_factory=lambda: MappingProxyType({}))
+    precision: Mapping[str, object] = field(default_factory=lambda: MappingProxyType({}))
+    state_not_held: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, object]:
+        """The report's form (docs/report-schema.md): conventions, precision facts and ``state_not_held`` (when
+        any) as one JSON object."""
+        held = {"state_not_held": self.state_not_held} if self.state_not_held else {}
+        return {**self.conventions, **self.precision, **held}
+
+    def validate(self, optimizer: str, dtypes: Collection[str]) -> None:
+        """Check the declaration against the catalogue entry of ``optimizer``; ``dtypes`` are the known dtype
+        names (for ``scalar_dtype``).
+
+        Raises:
+            ValueError: one line naming the optimizer and what is wrong: an unknown optimizer, convention key or
+                value, precision fact or state field, or a precision fact that cannot apply to this optimizer.
+        """
+        if optimizer not in catalogue.optimizers():
+            raise ValueError(f"unknown optimizer {optimizer!r} (the catalogue's: {', '.join(catalogue.optimizers())})")
+        entry = catalogue.optimizer(optimizer)
+        for key, value in self.conventions.items():
+            _check_convention(entry, key, value)
+        for fact, value in self.precision.items():
+            _check_precision(entry, fact, value, dtypes)
+        for name in self.state_not_held:
+            if name not in entry.state_fields:
+                raise ValueError(f"optimizer {optimizer}: state_not_held names {name!r}, not a state field "
+                                 f"({', '.join(entry.state_fields)})")
+
+
+def _names(values: Sequence[str]) -> str:
+    return ", ".join(values) or "none"
+
+
+def _check_convention(entry: catalogue.Optimizer, key: str, value: object) -> None:
+    if key in entry.conventions:
+        if value not in entry.conventions[key]:
+            raise ValueError(f"optimizer {entry.name}: convention {key} must be one of "
+                             f"{_names(entry.conventions[key])}, got {value!r}")
+    elif key not in entry.hyperparameters:
+        raise ValueError(f"optimizer {entry.name}: unknown convention {key!r} (conventions: "
+                         f"{_names(tuple(entry.conventions))}; hyperparameters: {_names(entry.hyperparameters)})")
+
+
+def _groups(entry: catalogue.Optimizer) -> tuple[str, ...]:
+    """The coefficient groups an optimizer has (those computed from one of its hyperparameters)."""
+    return tuple(group for group, source in COEFFICIENT_GROUPS.items() if source in entry.hyperparameters)
+
+
+def _check_precision(entry: catalogue.Optimizer, fact: str, value: object, dtypes: Collection[str]) -> None:
+    where = f"optimizer {entry.name}: precision fact {fact}"
+    if fact not in PRECISION_FACTS:
+        raise ValueError(f"optimizer {entry.name}: unknown precision fact {fact!r} (facts: {_names(PRECISION_FACTS)})")
+    if fact == "scalar_dtype":
+        if not entry.scalar_state:
+            raise ValueError(f"{where} does not apply: {entry.name} holds no scalar state")
+        if value not in dtypes:
+            raise ValueError(f"{where} must be a dtype ({_names(tuple(dtypes))}), got {value!r}")
+    elif fact == "moment_update":
+        if "betas" not in entry.hyperparameters:
+            raise ValueError(f"{where} does not apply: {entry.name} has no moments weighted by betas")
+        if value not in MOMENT_UPDATES:
+            raise ValueError(f"{where} must be one of {_names(MOMENT_UPDATES)}, got {value!r}")
+    else:
+        allowed = _groups(entry) if fact == "dtype_arithmetic" else (
+            *(h for h in FLOAT32_HYPERPARAMETERS if h in entry.hyperparameters), *_groups(entry))
+        if not isinstance(value, tuple) or any(item not in allowed for item in value):
+            raise ValueError(f"{where} must be a tuple of {_names(allowed)} (what applies to {entry.name}), "
+                             f"got {value!r}")
 
 
 @dataclass(frozen=True)
@@ -41,11 +143,12 @@ class Capabilities:
             ``"dropout_stream"`` (one layer called n times, seeded once), ``"dropout_stream_unseeded"`` (the
             same, never seeded), ``"dropout_training_stream"`` (one model's dropout over n training steps),
             ``"early_stopping"``, ``"training_step"``, ``"epoch_batches"``.
+            The names are the catalogue's (``nnspec.reference.catalogue.FEATURES``).
         dtypes_for: per primitive, feature or optimizer, the subset of ``dtypes`` declared for it.
-        optimizers: optimizer name (a module of ``nnspec.reference.optimizers``) -> the convention keyword
-            arguments of the reference that the framework's implementation follows, e.g.
-            ``{"adam": {"eps_placement": "outside_sqrt", "amsgrad_max_of": "raw_v"}}``
-            (``nnspec.reference.optimizers.profiles.conventions("pytorch", "adam")``).
+        optimizers: optimizer name (``nnspec.reference.catalogue.optimizers()``) -> its
+            :class:`OptimizerDeclaration`: the reference's convention keywords the framework follows, its precision
+            facts and the state it does not hold, e.g. ``{"adam": OptimizerDeclaration(
+            profiles.conventions("pytorch", "adam"))}``. Checked when the backend loads.
     """
 
     primitives: frozenset[str]
@@ -53,7 +156,7 @@ class Capabilities:
     devices: tuple[str, ...]
     conventions: Mapping[str, Mapping[str, object]] = field(default_factory=lambda: MappingProxyType({}))
     features: frozenset[str] = frozenset()
-    optimizers: Mapping[str, Mapping[str, object]] = field(default_factory=lambda: MappingProxyType({}))
+    optimizers: Mapping[str, OptimizerDeclaration] = field(default_factory=lambda: MappingProxyType({}))
     #: Per primitive, feature or optimizer, the dtypes declared for it when they are fewer than ``dtypes`` (a CPU
     #: build with float16 kernels for a few ops only): ``{"softmax": ("float64", "float32")}``. Others: ``dtypes``.
     dtypes_for: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: MappingProxyType({}))

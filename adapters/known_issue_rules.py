@@ -4,13 +4,29 @@ from __future__ import annotations
 
 import numpy as np
 
-from nnspec.conformance import dtypes
-from nnspec.reference import catalogue
+from nnspec.adapters.base import KnownIssue
+from nnspec.reference import catalogue, dtypes
 
-__all__ = ["LOSSES", "mean_overflows", "gelu_grad_overflows", "reference_trajectory"]
+__all__ = ["LOSSES", "per_output", "minus_infinity", "infinite", "mean_overflows", "mean_overflow_issues",
+           "gelu_grad_overflows", "gelu_tanh_grad_overflows", "reference_trajectory"]
 
 LOSSES = ("mean_squared_error", "binary_cross_entropy", "binary_cross_entropy_with_logits",
           "softmax_cross_entropy", "softmax_cross_entropy_probs")
+
+
+def per_output(mask: np.ndarray, params) -> np.ndarray:
+    """Elementwise (or per example) for reduction 'none'; a reduced loss is excused when any element is."""
+    return mask if params.get("reduction", "mean") == "none" else np.any(mask)
+
+
+def minus_infinity(arrays, params, dtype):
+    """``where`` for an activation that is wrong at x = -inf only."""
+    return arrays["x"] == -np.inf
+
+
+def infinite(arrays, params, dtype):
+    """``where`` for an activation (or derivative) that is wrong at x = +-inf."""
+    return np.isinf(arrays["x"])
 
 
 def mean_overflows(primitive: str):
@@ -25,6 +41,13 @@ def mean_overflows(primitive: str):
         return np.asarray(total > dtypes.get(dtype).max)
 
     return where
+
+
+def mean_overflow_issues(name: str, description: str, where=mean_overflows) -> tuple[KnownIssue, ...]:
+    """The known issue ``name`` for every loss's forward: its reduction='mean' overflows where ``where(loss)``
+    says (default ``mean_overflows``); all frameworks cite the one write-up, docs/findings.md#torch-mean-overflow."""
+    return tuple(KnownIssue(name, loss, "forward", where(loss), description, "docs/findings.md#torch-mean-overflow")
+                 for loss in LOSSES)
 
 
 #: jax.nn.gelu's and tf.nn.gelu's exact-GELU gradient multiply g * x by exp(-x**2 / 2) (= 0 for large |x|) after
@@ -42,6 +65,11 @@ def gelu_grad_overflows(arrays, params, dtype):
     with np.errstate(divide="ignore", over="ignore", invalid="ignore"):  # g x itself overflows float64 there
         overflow = np.abs(g) >= GELU_GRAD_OVERFLOW_AT * (1 - 4 * fmt.unit_roundoff) * (fmt.max / np.abs(x))
     return np.isinf(x) | overflow
+
+
+def gelu_tanh_grad_overflows(arrays, params, dtype):
+    """``where`` for a tanh-GELU derivative that is NaN once x * x overflows: |x| >= sqrt(max)."""
+    return np.abs(arrays["x"]) >= np.sqrt(dtypes.get(dtype).max)
 
 
 def reference_trajectory(optimizer: str, profile: str, arrays, hyper):

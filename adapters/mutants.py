@@ -14,8 +14,8 @@ import torch
 
 from nnspec.adapters.base import EarlyStoppingResult
 from nnspec.adapters.reference_backend import ReferenceBackend
-from nnspec.adapters.torch_backend import TorchBackend
-from nnspec.conformance import dtypes
+from nnspec.adapters.torch.backend import TorchBackend
+from nnspec.reference import dtypes
 
 __all__ = ["MUTANTS"]
 

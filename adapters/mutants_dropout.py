@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import torch
 
-from nnspec.adapters.jax_backend import JaxBackend
-from nnspec.adapters.tensorflow_backend import TensorFlowBackend, keras
-from nnspec.adapters.torch_backend import TorchBackend
+from nnspec.adapters.jax.backend import JaxBackend
+from nnspec.adapters.tensorflow.backend import TensorFlowBackend
+from nnspec.adapters.tensorflow.runtime import keras
+from nnspec.adapters.torch.backend import TorchBackend
 
 __all__ = ["MUTANTS", "TorchReseededEveryCall", "KerasSeedGeneratorNeverAdvanced", "JaxKeyNeverSplit",
            "TorchDropoutFixedMask"]

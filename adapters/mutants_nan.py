@@ -13,7 +13,7 @@ from types import MappingProxyType
 import torch
 import torch.nn.functional as F
 
-from nnspec.adapters.torch_backend import TorchBackend
+from nnspec.adapters.torch.backend import TorchBackend
 
 __all__ = ["ReluNanIsZero", "SoftmaxSwallowsNan", "MUTANTS"]
 

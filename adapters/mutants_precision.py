@@ -11,7 +11,7 @@ error, must fail (tests/conformance/test_precision_fact_bugs.py). Run one with
 
 from __future__ import annotations
 
-from nnspec.adapters.tensorflow_backend import TensorFlowBackend
+from nnspec.adapters.tensorflow.backend import TensorFlowBackend
 
 __all__ = ["KerasAdamLrOffInFloat64", "KerasNadamLrOffInFloat64", "TfGeluOffInFloat64"]
 

@@ -10,7 +10,7 @@ from types import MappingProxyType
 
 import torch
 
-from nnspec.adapters.torch_backend import TorchBackend
+from nnspec.adapters.torch.backend import TorchBackend
 
 __all__ = ["SigmoidWrongAtLargestSubnormal", "TanhGradNanInOneBinade"]
 

@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 
 import numpy as np
 
-from nnspec.adapters.base import Backend, Capabilities, EarlyStoppingResult, NetworkResult, UnsupportedError
+from nnspec.adapters.base import (
+    Backend,
+    Capabilities,
+    EarlyStoppingResult,
+    NetworkResult,
+    OptimizerDeclaration,
+    UnsupportedError,
+)
 from nnspec.reference import catalogue, dropout, early_stopping, minibatch, network, training
 from nnspec.reference.optimizers import profiles
+
+#: The reference declares PyTorch's conventions for every optimizer of the catalogue (the spec's defaults).
+_DECLARATIONS = MappingProxyType({name: OptimizerDeclaration(MappingProxyType(profiles.conventions("pytorch", name)))
+                                  for name in catalogue.optimizers()})
 
 
 class ReferenceBackend(Backend):
@@ -24,10 +34,8 @@ class ReferenceBackend(Backend):
             primitives=frozenset(p.name for p in catalogue.PRIMITIVES),
             dtypes=("float64", "float32", "float16"),
             devices=("cpu",),
-            features=frozenset({"network", "dropout", "dropout_stream", "dropout_stream_unseeded",
-                                "dropout_training_stream", "early_stopping",
-                                "training_step", "epoch_batches"}),
-            optimizers={name: profiles.conventions("pytorch", name) for name in profiles.OPTIMIZERS},
+            features=catalogue.features(),
+            optimizers=_DECLARATIONS,
         )
 
     def environment(self) -> dict[str, object]:
@@ -101,12 +109,12 @@ class ReferenceBackend(Backend):
     # --- optimizers: the reference's own step, with the declared (PyTorch) conventions ------------------------
 
     def _optimizer_module(self, optimizer: str):
-        if optimizer not in profiles.OPTIMIZERS:
+        if optimizer not in catalogue.optimizers():
             raise UnsupportedError(f"reference: optimizer {optimizer!r}")
-        return importlib.import_module(f"nnspec.reference.optimizers.{optimizer}")
+        return catalogue.optimizer(optimizer).module
 
     def _optimizer_keywords(self, optimizer: str, hyper: Mapping[str, object]) -> dict[str, object]:
-        return {**hyper, **self.capabilities().optimizers[optimizer]}
+        return {**hyper, **self.capabilities().optimizers[optimizer].conventions}
 
     def optimizer_step(self, optimizer, hyper, param, grad, state, dtype):
         module = self._optimizer_module(optimizer)

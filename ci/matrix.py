@@ -13,9 +13,9 @@ import sys
 from collections import defaultdict
 from pathlib import Path
 
+from nnspec.adapters.base import PRECISION_FACTS
 from nnspec.reference import catalogue
 
-_ORDER = ("sgd", "adagrad", "rmsprop", "adadelta", "adam", "adamw", "adamax", "nadam")
 _KIND_AREA = {"elementwise": "activations", "rowwise": "activations", "loss": "losses", "layer": "dense layers"}
 AREAS = ("activations", "losses", "dense layers", "network", "optimizers", "dropout", "early stopping",
          "training step", "other")
@@ -26,7 +26,7 @@ def area(primitive: str) -> str:
     names = {p.name: p for p in catalogue.PRIMITIVES}
     if primitive in names:
         return _KIND_AREA[names[primitive].kind]
-    if primitive.split(":")[0] in _ORDER:
+    if primitive.split(":")[0] in catalogue.optimizers():
         return "optimizers"
     for key, label in (("network", "network"), ("dropout", "dropout"), ("early", "early stopping"),
                        ("training", "training step"), ("epoch", "training step")):
@@ -54,8 +54,8 @@ def _load(path: Path) -> dict:
     return report
 
 
-#: precision facts, not conventions
-_FACTS = ("scalar_dtype", "dtype_arithmetic", "moment_update", "state_not_held", "float32_hyperparameters")
+#: the keys of a report's optimizer declaration (``OptimizerDeclaration.to_json``) that are not conventions
+_FACTS = (*PRECISION_FACTS, "state_not_held")
 
 
 def _cell(counts: dict[str, int]) -> str:
@@ -100,7 +100,7 @@ def _side_by_side(reports: list[dict]) -> list[str]:
     spec = first["reference"]["environment"].get("declared", {}) if "reference" in first else {}
     rows = ["| convention of | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
     primitives = sorted({p for d in declared for p in d.get("conventions", {})})
-    optimizers = [o for o in _ORDER if any(o in d.get("optimizers", {}) for d in declared)]
+    optimizers = [o for o in catalogue.optimizers() if any(o in d.get("optimizers", {}) for d in declared)]
     for kind, items in (("conventions", primitives), ("optimizers", optimizers)):
         for item in items:
             default = spec.get(kind, {}).get(item, {})

@@ -63,14 +63,19 @@ def build_parser() -> argparse.ArgumentParser:
     scaffold.add_argument("name", help="the backend's name, e.g. myfw")
     scaffold.add_argument("--directory", metavar="DIR", help="where to write it (default: ./nnspec-NAME)")
 
-    from nnspec.conformance import sweep
+    from nnspec.conformance import sweep_runner
 
-    sweep.add_parser(commands)
+    sweep_runner.add_parser(commands)
 
     compare = commands.add_parser("compare", help="regressions, fixes and drift between two reports")
     compare.add_argument("old", help="the baseline report.json (or its folder)")
     compare.add_argument("new", help="the report to judge against it")
     compare.add_argument("--markdown", metavar="FILE", help="also write the summary as Markdown here")
+
+    page = commands.add_parser("report-html", help="render a report.json as one self-contained HTML page")
+    page.add_argument("report", help="a report.json (or its folder)")
+    page.add_argument("-o", "--output", metavar="FILE", help="where to write it (default: report.html beside the "
+                      "report; '-': stdout)")
 
     merge = commands.add_parser("merge", help="one matrix of several reports (the jobs of a CI matrix)")
     merge.add_argument("reports", nargs="+", help="report.json files or their folders")
@@ -316,17 +321,41 @@ def _new_backend(args: argparse.Namespace) -> int:
 
 def _sweep(args: argparse.Namespace) -> int:
     """``nnspec sweep``: every input of an elementwise primitive (docs/sweeps.md); a bad request is exit 4."""
-    from nnspec.conformance import sweep
+    from nnspec.conformance import sweep_runner
     from nnspec.conformance.guard import BackendError, BackendFault, BackendTimeout
 
     _importable_from_here()
     try:
-        return sweep.main(args)
+        return sweep_runner.main(args)
     except (BackendFault, BackendError, BackendTimeout) as error:  # the backend broke the contract: a failure
         print(f"nnspec sweep: FAIL: {type(error).__name__}: {error}")
         return 1
     except ValueError as error:
         return _usage_error(str(error))
+
+
+def _report_html(args: argparse.Namespace) -> int:
+    """Write the HTML page of an existing report (any status, interrupted included); exit 4 on a bad file."""
+    import json
+
+    from nnspec.conformance import report_html
+
+    path = Path(args.report) / "report.json" if Path(args.report).is_dir() else Path(args.report)
+    try:
+        data = json.loads(path.read_text())
+        if not isinstance(data, dict) or not str(data.get("schema", "")).startswith("nnspec-report/"):
+            raise ValueError(f"{path}: not an nnspec report")
+        page = report_html.render(data)
+        output = None if args.output == "-" else Path(args.output or path.with_name("report.html"))
+        if output is not None:
+            output.write_text(page, encoding="utf-8")
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
+        return _usage_error(f"report-html: {error}")
+    if output is None:
+        sys.stdout.write(page)
+    else:
+        print(f"wrote {output}")
+    return 0
 
 
 def _merge(args: argparse.Namespace) -> int:
@@ -348,6 +377,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "merge":
         return _merge(args)
+    if args.command == "report-html":
+        return _report_html(args)
     if args.command == "new-backend":
         return _new_backend(args)
     if args.command == "run":

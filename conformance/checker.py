@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from nnspec.conformance import checks, excuses
-from nnspec.conformance.budgets import Comparison
+from nnspec.conformance.comparison import Comparison
 from nnspec.conformance.guard import (
     BackendError,
     BackendFault,

@@ -2,7 +2,7 @@
 ``nnspec replay``, which re-runs one recorded failing case outside pytest.
 
 Every check compares the backend with the float64 reference, evaluated at the same dtype-exact inputs with the
-named conventions the backend declares, under the budgets of ``nnspec.conformance.budgets``.
+named conventions the backend declares, under the budgets of the concepts' rooms (``nnspec.conformance.budgets``).
 """
 
 from __future__ import annotations
@@ -15,9 +15,10 @@ from pathlib import Path
 import numpy as np
 
 from nnspec.adapters.base import Backend
-from nnspec.conformance import budgets, dtypes, excuses, report
-from nnspec.conformance.budgets import Comparison
-from nnspec.reference import catalogue
+from nnspec.conformance import budgets, excuses, report
+from nnspec.conformance import network as network_room
+from nnspec.conformance.comparison import Comparison, compare
+from nnspec.reference import catalogue, dtypes
 
 __all__ = ["reference_params", "forward", "vjp", "vjp_oracle", "network", "save_case", "load_case", "run_case"]
 
@@ -50,8 +51,8 @@ def forward(backend: Backend, primitive: str, arrays: Mapping[str, np.ndarray], 
     ref_params = reference_params(backend, primitive, params)
     expected = entry.module.forward(**arrays, **_accepted(entry.module.forward, ref_params))
     excused, ids = _excuses(backend, primitive, "forward", arrays, {**entry.params, **params}, dtype)
-    return budgets.compare(observed, expected, budgets.forward(primitive, arrays, ref_params, dtype), excused, ids,
-                           dtypes.get(dtype).overflow)
+    return compare(observed, expected, budgets.forward(primitive, arrays, ref_params, dtype), excused, ids,
+                   dtypes.get(dtype).overflow)
 
 
 def vjp(backend: Backend, primitive: str, arrays: Mapping[str, np.ndarray], params: Mapping[str, object],
@@ -74,8 +75,7 @@ def vjp(backend: Backend, primitive: str, arrays: Mapping[str, np.ndarray], para
         if name not in observed:
             result[name] = Comparison(float("inf"), problem=f"the backend returned no gradient for {name!r}")
         else:
-            result[name] = budgets.compare(observed[name], value, budget[name], excused, ids,
-                                           dtypes.get(dtype).overflow)
+            result[name] = compare(observed[name], value, budget[name], excused, ids, dtypes.get(dtype).overflow)
     return result
 
 
@@ -92,7 +92,7 @@ def vjp_oracle(backend: Backend, primitive: str, x: np.ndarray, dtype: str) -> C
     exact = oracle.derivatives(oracle_name, x, **{k: v for k, v in params.items() if k != "approximate"})
     budget = budgets.backward(primitive, {"x": x}, ones, params, dtype)["x"]
     excused, ids = _excuses(backend, primitive, "vjp", {"x": x, "grad_output": ones}, dict(entry.params), dtype)
-    return budgets.compare(observed, exact, budget, excused, ids, dtypes.get(dtype).overflow)
+    return compare(observed, exact, budget, excused, ids, dtypes.get(dtype).overflow)
 
 
 def network(backend: Backend, layers, x: np.ndarray, target: np.ndarray, loss: str,
@@ -107,12 +107,12 @@ def network(backend: Backend, layers, x: np.ndarray, target: np.ndarray, loss: s
     reference_layers = [net.Layer(layer.weight, layer.bias, layer.activation,
                                   dict(conventions.get(layer.activation, {}))) for layer in as_layers]
     expected_loss, expected = net.loss_and_gradients(reference_layers, x, target, loss=loss, **loss_params)
-    budget = budgets.network(reference_layers, x, target, loss, loss_params, dtype)
-    comparisons = {"loss": budgets.compare(np.asarray(result.loss), np.asarray(expected_loss), budget["loss"])}
+    budget = network_room.budget(reference_layers, x, target, loss, loss_params, dtype)
+    comparisons = {"loss": compare(np.asarray(result.loss), np.asarray(expected_loss), budget["loss"])}
     for index, grads in enumerate(expected):
-        comparisons[f"grad of layers[{index}].weight"] = budgets.compare(
+        comparisons[f"grad of layers[{index}].weight"] = compare(
             result.weight_grads[index], grads.weight, budget["weights"][index])
-        comparisons[f"grad of layers[{index}].bias"] = budgets.compare(
+        comparisons[f"grad of layers[{index}].bias"] = compare(
             result.bias_grads[index], grads.bias, budget["biases"][index])
     return comparisons
 

@@ -30,7 +30,7 @@ from contextlib import contextmanager
 import numpy as np
 
 from nnspec.adapters.base import Backend, UnsupportedError
-from nnspec.conformance import dtypes
+from nnspec.reference import dtypes
 
 __all__ = ["BackendFault", "BackendError", "BackendTimeout", "InputModified", "NotInDtype", "GuardedBackend",
            "PROTOCOL", "representable"]

@@ -14,30 +14,18 @@ Spec: docs/spec/optimizers.md#identify
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 
-from nnspec.adapters.base import Backend, UnsupportedError
+from nnspec.adapters.base import Backend, OptimizerDeclaration, UnsupportedError
 from nnspec.conformance import optimizer_checks
 from nnspec.conformance.strategies.optimizers import discriminating_cases
-from nnspec.reference.optimizers import _state, adagrad, adam, adamax, nadam, profiles, rmsprop, sgd
+from nnspec.reference import catalogue
+from nnspec.reference.optimizers import profiles
 
-__all__ = ["Fingerprint", "CHOICES", "candidates", "identify", "to_json", "table"]
-
-_DECAY = {"weight_decay_mode": _state.WEIGHT_DECAY_MODES}
-
-#: Per optimizer, the reference's convention keywords and their named values.
-CHOICES: Mapping[str, Mapping[str, tuple]] = {
-    "sgd": {"momentum_buffer": sgd.MOMENTUM_BUFFERS, **_DECAY},
-    "adagrad": {"eps_placement": adagrad.EPS_PLACEMENTS, **_DECAY},
-    "rmsprop": {"eps_placement": rmsprop.EPS_PLACEMENTS, "momentum_buffer": rmsprop.MOMENTUM_BUFFERS, **_DECAY},
-    "adadelta": dict(_DECAY),
-    "adam": {"eps_placement": adam.EPS_PLACEMENTS, "amsgrad_max_of": adam.AMSGRAD_MAX_OF, **_DECAY},
-    "adamw": {"eps_placement": adam.EPS_PLACEMENTS, "amsgrad_max_of": adam.AMSGRAD_MAX_OF},
-    "adamax": {"eps_placement": adamax.EPS_PLACEMENTS, **_DECAY},
-    "nadam": {"momentum_schedule": nadam.MOMENTUM_SCHEDULES, **_DECAY},
-}
+__all__ = ["Fingerprint", "candidates", "identify", "to_json", "table"]
 
 
 @dataclass
@@ -67,10 +55,10 @@ class Fingerprint:
 
 
 def candidates(optimizer: str) -> list[dict[str, object]]:
-    """Every combination of the optimizer's convention values, then each profile's variant not already listed
-    (Keras's NAdam pins momentum_decay = 1)."""
-    names = list(CHOICES[optimizer])
-    found = [dict(zip(names, values)) for values in itertools.product(*(CHOICES[optimizer][n] for n in names))]
+    """Every combination of the optimizer's convention values (its module's ``CONVENTIONS``), then each profile's
+    variant not already listed (Keras's NAdam pins momentum_decay = 1)."""
+    vocabulary = catalogue.optimizer(optimizer).conventions
+    found = [dict(zip(vocabulary, values)) for values in itertools.product(*vocabulary.values())]
     for profile in profiles.PROFILES:
         variant = profiles.conventions(profile, optimizer)
         if variant not in found:
@@ -79,9 +67,9 @@ def candidates(optimizer: str) -> list[dict[str, object]]:
 
 
 def _worst(observed: Sequence, optimizer: str, probes: Sequence, variant: Mapping[str, object], dtype: str,
-           facts: Mapping[str, object]) -> float:
+           facts: OptimizerDeclaration) -> float:
     worst = 0.0
-    variant = {**variant, **facts}
+    variant = dataclasses.replace(facts, conventions=variant)
     for trajectory, (hyper, param, grads) in zip(observed, probes):
         try:
             comparisons = optimizer_checks.compare_trajectory(trajectory, optimizer, hyper, param, grads, dtype,
@@ -93,10 +81,10 @@ def _worst(observed: Sequence, optimizer: str, probes: Sequence, variant: Mappin
 
 
 def _fingerprint(backend: Backend, optimizer: str, dtype: str) -> Fingerprint:
-    declared = backend.capabilities().optimizers.get(optimizer)
+    declaration = backend.capabilities().optimizers.get(optimizer)
     # precision facts and state_not_held are facts about the framework, not conventions: every candidate gets them
-    facts = {} if declared is None else {k: v for k, v in declared.items() if k in optimizer_checks.NOT_REFERENCE}
-    declared = None if declared is None else {k: v for k, v in declared.items() if k not in facts}
+    facts = OptimizerDeclaration() if declaration is None else dataclasses.replace(declaration, conventions={})
+    declared = None if declaration is None else dict(declaration.conventions)
     probes, observed, notes = [], [], []
     for hyper, param, grads in discriminating_cases(optimizer, dtype):
         try:  # a probe with a feature the framework lacks (dampening, lr_decay) is skipped
@@ -119,14 +107,15 @@ def _fingerprint(backend: Backend, optimizer: str, dtype: str) -> Fingerprint:
 
 
 def identify(backend: Backend, dtype: str = "float32",
-             optimizers: Sequence[str] = profiles.OPTIMIZERS) -> list[Fingerprint]:
+             optimizers: Sequence[str] | None = None) -> list[Fingerprint]:
     """Fingerprint each optimizer of ``backend`` by running its trajectories on the discriminating probes.
 
     float32 by default: the question is which formula, not how precise. Declared precision facts (PyTorch's NAdam
     keeps ``mu_product`` in float32 also for float64 parameters; Keras computes bias corrections in the tensor's
     dtype) and ``state_not_held`` are facts about the framework, not conventions, and apply to every candidate.
     """
-    return [_fingerprint(backend, optimizer, dtype) for optimizer in optimizers]
+    names = catalogue.optimizers() if optimizers is None else optimizers
+    return [_fingerprint(backend, optimizer, dtype) for optimizer in names]
 
 
 def to_json(fingerprints: Sequence[Fingerprint]) -> list[dict[str, object]]:
@@ -143,7 +132,7 @@ def table(fingerprints: Sequence[Fingerprint], title: str = ""):
     from rich.table import Table
 
     view = Table(title=title or None, caption="matches: the values of " + "; ".join(
-        f"{name}: {', '.join(keys)}" for name, keys in CHOICES.items() if keys))
+        f"{entry.name}: {', '.join(entry.conventions)}" for entry in catalogue.OPTIMIZERS if entry.conventions))
     for column in ("optimizer", "status", "matches", "profile", "declared"):
         view.add_column(column)
     for f in fingerprints:

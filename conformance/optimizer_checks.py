@@ -16,33 +16,27 @@ Spec: docs/spec/optimizers.md#conformance
 
 from __future__ import annotations
 
-import importlib
-import inspect
 from collections.abc import Mapping, Sequence
 
 import mpmath
 import numpy as np
 
-from nnspec.adapters.base import Backend
-from nnspec.conformance import budgets, dtypes
-from nnspec.conformance.budgets import Comparison
+from nnspec.adapters.base import COEFFICIENT_GROUPS, FLOAT32_HYPERPARAMETERS, Backend, OptimizerDeclaration
+from nnspec.conformance import budgets
+from nnspec.conformance.comparison import Comparison, compare
+from nnspec.reference import catalogue, dtypes
 
-__all__ = ["UnreachableState", "require", "declared", "precision", "reference_keywords", "step_reference",
-           "steps", "trajectory", "compare_trajectory", "case", "run_case", "SPEC", "PRECISION", "NOT_REFERENCE",
-           "FLOAT32_HYPERPARAMETERS", "FLOAT32_GROUPS"]
+__all__ = ["UnreachableState", "require", "declared", "reference_keywords", "step_reference", "steps", "trajectory",
+           "compare_trajectory", "case", "run_case", "SPEC"]
 
 SPEC = "docs/spec/optimizers.md#conformance"
-# Declared facts that are not reference keywords (docs/spec/optimizers.md#precision): precisions (the formula is
-# the reference's, its rounding the framework's), and state fields the framework does not hold because its
-# representation derives them (``state_not_held``: optax's NAdam has no mu_product).
-PRECISION = ("scalar_dtype", "dtype_arithmetic", "moment_update", "float32_hyperparameters")
-NOT_REFERENCE = (*PRECISION, "state_not_held")
-#: ``float32_hyperparameters`` (docs/spec/optimizers.md#precision) names hyperparameters the framework uses rounded
-#: to float32 wherever they enter (Keras's ``ops.cast(python_float, dtype)`` is ``tf.cast``, which makes a float32
-#: tensor first) ...
-FLOAT32_HYPERPARAMETERS = ("momentum", "weight_decay", "initial_accumulator_value")
-#: ... and coefficient groups whose beta (and NAdam's 0.96) it rounds to float32, as ``dtype_arithmetic`` names them.
-FLOAT32_GROUPS = ("bias_correction", "moment_weight", "schedule")
+# A declaration (``OptimizerDeclaration``) holds conventions, which are reference keywords, apart from precision facts
+# (docs/spec/optimizers.md#precision: the formula is the reference's, its rounding the framework's) and the state
+# fields the framework does not hold because its representation derives them (optax's NAdam has no mu_product).
+# ``float32_hyperparameters`` names hyperparameters the framework uses rounded to float32 wherever they enter
+# (Keras's ``ops.cast(python_float, dtype)`` is ``tf.cast``, which makes a float32 tensor first), and coefficient
+# groups (``COEFFICIENT_GROUPS``) whose beta (and NAdam's 0.96) it rounds to float32, as ``dtype_arithmetic`` names
+# them.
 
 
 def require(checker, optimizer: str, prop: str) -> None:
@@ -59,33 +53,21 @@ def require(checker, optimizer: str, prop: str) -> None:
         pytest.skip(f"unsupported: {checker.backend.name} does not declare dtype {checker.dtype} for {optimizer}")
 
 
-def module(optimizer: str):
-    """The reference module ``nnspec.reference.optimizers.<optimizer>``."""
-    return importlib.import_module(f"nnspec.reference.optimizers.{optimizer}")
+def declared(backend: Backend, optimizer: str) -> OptimizerDeclaration:
+    """What the backend declares for ``optimizer`` (an empty declaration when it declares none)."""
+    return backend.capabilities().optimizers.get(optimizer, OptimizerDeclaration())
 
 
-def declared(backend: Backend, optimizer: str) -> dict[str, object]:
-    """What the backend declares for ``optimizer``: convention keywords, plus precision facts and
-    ``state_not_held`` if any."""
-    return dict(backend.capabilities().optimizers.get(optimizer, {}))
-
-
-def precision(conventions: Mapping[str, object]) -> dict[str, object]:
-    """The precision facts among a declaration (what ``budgets.optimizer_steps`` takes as ``precision``)."""
-    return {k: v for k, v in conventions.items() if k in PRECISION}
-
-
-def reference_keywords(optimizer: str, hyper: Mapping[str, object], conventions: Mapping[str, object]) -> dict:
-    """The keywords the reference step is evaluated with: the hyperparameters and the convention keywords it
-    accepts (``betas`` as a tuple)."""
-    accepted = inspect.signature(module(optimizer).step).parameters
-    keywords = {**hyper, **{k: v for k, v in conventions.items() if k not in NOT_REFERENCE}}
-    keywords = {k: v for k, v in keywords.items() if k in accepted}
-    rounded = _float32_facts(conventions)
+def reference_keywords(optimizer: str, hyper: Mapping[str, object], declaration: OptimizerDeclaration) -> dict:
+    """The keywords the reference step is evaluated with: the hyperparameters and the declared conventions it
+    accepts (``betas`` as a tuple), float32-rounded where the declaration says the framework rounds them."""
+    defaults = catalogue.optimizer(optimizer).defaults
+    keywords = {k: v for k, v in {**hyper, **declaration.conventions}.items() if k in defaults}
+    rounded = _float32_facts(declaration)
     for name in set(rounded) & set(FLOAT32_HYPERPARAMETERS) & set(keywords):
         keywords[name] = _float32(keywords[name])
-    if "betas" in accepted and set(rounded) & set(FLOAT32_GROUPS):
-        keywords.setdefault("betas", accepted["betas"].default)
+    if "betas" in defaults and set(rounded) & set(COEFFICIENT_GROUPS):
+        keywords.setdefault("betas", defaults["betas"])
     if "betas" in keywords:
         betas = tuple(keywords["betas"])
         keywords["betas"] = tuple(map(_float32, betas)) if "moment_weight" in rounded else betas
@@ -96,14 +78,9 @@ def _float32(value) -> float:
     return float(np.float32(value))
 
 
-def _float32_facts(conventions: Mapping[str, object]) -> tuple[str, ...]:
-    """The declared ``float32_hyperparameters``, checked."""
-    rounded = tuple(conventions.get("float32_hyperparameters", ()))
-    unknown = set(rounded) - set(FLOAT32_HYPERPARAMETERS) - set(FLOAT32_GROUPS)
-    if unknown:
-        raise ValueError(f"float32_hyperparameters: {sorted(unknown)} are neither hyperparameters "
-                         f"{', '.join(FLOAT32_HYPERPARAMETERS)} nor groups {', '.join(FLOAT32_GROUPS)}")
-    return rounded
+def _float32_facts(declaration: OptimizerDeclaration) -> tuple[str, ...]:
+    """The declared ``float32_hyperparameters`` (checked when the backend loaded: ``OptimizerDeclaration.validate``)."""
+    return tuple(declaration.precision.get("float32_hyperparameters", ()))
 
 
 def _mp(value) -> mpmath.mpf:
@@ -111,7 +88,7 @@ def _mp(value) -> mpmath.mpf:
 
 
 def step_reference(optimizer: str, hyper: Mapping[str, object], keywords: Mapping[str, object],
-                   conventions: Mapping[str, object], state):
+                   declaration: OptimizerDeclaration, state):
     """The reference keywords and state that reproduce, exactly, step ``state.step + 1`` of a framework declaring
     float32-rounded coefficient groups (docs/spec/optimizers.md#precision): the same step re-parameterised, with
     every factor computed at 50 digits and rounded once.
@@ -126,11 +103,11 @@ def step_reference(optimizer: str, hyper: Mapping[str, object], keywords: Mappin
             mu_product' = mu_product * mu_t(beta1, 0.96) / mu_t(beta1_32, 0.96_32)
     so that the reference's mu_product * mu_t is the framework's product. Anything else is a ValueError.
     """
-    groups = set(_float32_facts(conventions)) & set(FLOAT32_GROUPS)
+    groups = set(_float32_facts(declaration)) & set(COEFFICIENT_GROUPS)
     if not groups:
         return dict(keywords), state
     keywords, t = dict(keywords), int(state.step) + 1
-    defaults = {k: v.default for k, v in inspect.signature(module(optimizer).step).parameters.items()}
+    defaults = catalogue.optimizer(optimizer).defaults
     beta1, beta2 = (_mp(b) for b in tuple(hyper.get("betas", defaults["betas"])))
     low1, low2 = (_mp(_float32(b)) for b in (beta1, beta2))
     with mpmath.workdps(50):
@@ -145,7 +122,7 @@ def step_reference(optimizer: str, hyper: Mapping[str, object], keywords: Mappin
             if keywords.get("weight_decay", defaults["weight_decay"]):
                 keywords["weight_decay"] = float(_mp(keywords.get("weight_decay", defaults["weight_decay"])) / ratio)
             return keywords, state
-        if optimizer == "nadam" and groups == set(FLOAT32_GROUPS) and keywords.get("momentum_schedule") == "dozat":
+        if optimizer == "nadam" and groups == set(COEFFICIENT_GROUPS) and keywords.get("momentum_schedule") == "dozat":
             psi = _mp(keywords.get("momentum_decay", defaults["momentum_decay"]))
             decay, low_decay = _mp(0.96), _mp(_float32(0.96))
             keywords["momentum_decay"] = float(psi * mpmath.log(low_decay) / mpmath.log(decay))
@@ -169,7 +146,7 @@ def _compare_step(index: int, observed, expected, budget: Mapping[str, np.ndarra
     """Parameter and state after step ``index`` (1-based): every array the reference has, and ``step``
     (without ``require_state``, a state array the backend does not return is not compared)."""
     (obs_param, obs_state), (exp_param, exp_state) = observed, expected
-    result = {f"step {index}: param": budgets.compare(obs_param, exp_param, budget["param"])}
+    result = {f"step {index}: param": compare(obs_param, exp_param, budget["param"])}
     for name, value in exp_state.items():
         key = f"step {index}: {name}"
         if name == "step":
@@ -182,22 +159,22 @@ def _compare_step(index: int, observed, expected, budget: Mapping[str, np.ndarra
                 continue
             result[key] = Comparison(float("inf"), problem=f"the backend returned no state {name!r}")
         else:
-            result[key] = budgets.compare(np.asarray(obs_state[name]), np.asarray(value), budget[name])
+            result[key] = compare(np.asarray(obs_state[name]), np.asarray(value), budget[name])
     return result
 
 
 def steps(backend: Backend, optimizer: str, hyper: Mapping[str, object], param: np.ndarray,
           grads: Sequence[np.ndarray], dtype: str) -> dict[str, Comparison]:
     """Per-step comparison from identical state (the first step from a fresh optimizer: ``state=None``)."""
-    conventions = declared(backend, optimizer)
-    keywords = reference_keywords(optimizer, hyper, conventions)
-    ref = module(optimizer)
+    declaration = declared(backend, optimizer)
+    keywords = reference_keywords(optimizer, hyper, declaration)
+    ref = catalogue.optimizer(optimizer).module
     param_d, state_d = _in_dtype(ref, param, None, None, dtype, keywords)
     result: dict[str, Comparison] = {}
     for index, grad in enumerate(grads, 1):
         given = _as64(state_d)
         param64 = param_d.astype(np.float64)
-        step_keywords, start = step_reference(optimizer, hyper, keywords, conventions, ref.State(**given))
+        step_keywords, start = step_reference(optimizer, hyper, keywords, declaration, ref.State(**given))
         with np.errstate(invalid="ignore"):
             expected_param, expected_state = ref.step(param64, grad, start, **step_keywords)
         if not _finite(expected_param, expected_state):
@@ -206,9 +183,9 @@ def steps(backend: Backend, optimizer: str, hyper: Mapping[str, object], param: 
         observed = backend.optimizer_step(optimizer, dict(hyper), param64, grad,
                                           None if index == 1 else given, dtype)
         budget = budgets.optimizer_steps(optimizer, step_keywords, param64, [grad], start, dtype,
-                                         precision(conventions))[0]
+                                         declaration.precision)[0]
         result.update(_compare_step(index, observed, (expected_param, expected_state._asdict()), budget,
-                                    not_held=tuple(conventions.get("state_not_held", ()))))
+                                    not_held=declaration.state_not_held))
         if any(not c.ok for c in result.values()):
             break
         param_d, state_d = _in_dtype(ref, param_d, grad, state_d, dtype, keywords)
@@ -251,24 +228,24 @@ def trajectory(backend: Backend, optimizer: str, hyper: Mapping[str, object], pa
 
 
 def compare_trajectory(observed, optimizer: str, hyper: Mapping[str, object], param: np.ndarray,
-                       grads: Sequence[np.ndarray], dtype: str, conventions: Mapping[str, object],
+                       grads: Sequence[np.ndarray], dtype: str, declaration: OptimizerDeclaration,
                        require_state: bool = True) -> dict[str, Comparison]:
     """Compare a backend's trajectory (``optimizer_trajectory``'s result) with the reference evaluated in
-    ``conventions`` (the declaration, or a candidate that ``nnspec identify`` tries, which compares only the
+    ``declaration`` (the backend's, or a candidate that ``nnspec identify`` tries, which compares only the
     state a backend returns: optax keeps no NAdam ``mu_product``)."""
-    keywords = reference_keywords(optimizer, hyper, conventions)
-    ref = module(optimizer)
+    keywords = reference_keywords(optimizer, hyper, declaration)
+    ref = catalogue.optimizer(optimizer).module
     param64, state = np.asarray(param, dtype=np.float64), ref.init(np.asarray(param, dtype=np.float64), **keywords)
     # (with float32 coefficient groups the steps run at step_reference's keywords, whose lr differs by the float32
     # rounding of beta relative to 1 - beta**t, 1e-5 for 0.999 at t = 1: these budgets move by as little)
     step_budgets = budgets.optimizer_steps(optimizer, keywords, param64, grads, state, dtype,
-                                           precision(conventions))
+                                           declaration.precision)
     result: dict[str, Comparison] = {}
     for index, (grad, obs, budget) in enumerate(zip(grads, observed, step_budgets), 1):
-        step_keywords, state = step_reference(optimizer, hyper, keywords, conventions, state)
+        step_keywords, state = step_reference(optimizer, hyper, keywords, declaration, state)
         param64, state = ref.step(param64, grad, state, **step_keywords)
         result.update(_compare_step(index, obs, (param64, state._asdict()), budget, require_state,
-                                    tuple(conventions.get("state_not_held", ()))))
+                                    declaration.state_not_held))
         if any(not c.ok for c in result.values()):
             break
     if len(observed) != len(grads):

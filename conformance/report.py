@@ -12,6 +12,8 @@ import tempfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
+from nnspec.conformance import report_html
+
 __all__ = ["SCHEMA", "OUTCOMES", "LEVELS", "summarize", "levels", "markdown", "print_summary", "prepare", "write",
            "write_atomic"]
 
@@ -63,11 +65,10 @@ def _area(primitive: str) -> str:
     """core (activations, softmax, losses, dense, network), optimizers, training (dropout, early stopping,
     training step, epoch batches), or other."""
     from nnspec.reference import catalogue
-    from nnspec.reference.optimizers import profiles
 
     if primitive in {p.name for p in catalogue.PRIMITIVES} or primitive == "network":
         return "core"
-    if primitive in profiles.OPTIMIZERS:
+    if primitive in catalogue.optimizers():
         return "optimizers"
     if primitive.startswith(("dropout", "early", "training", "epoch")):
         return "training"
@@ -224,6 +225,7 @@ def prepare(directory: Path) -> None:
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "report.json").unlink(missing_ok=True)
     (directory / "summary.md").unlink(missing_ok=True)
+    (directory / "report.html").unlink(missing_ok=True)
     failures = directory / "failures"
     if failures.is_dir():
         shutil.rmtree(failures)
@@ -264,6 +266,8 @@ def write(directory: Path, records: Iterable, environment: Mapping[str, object],
         ],
     }
     path = directory / "report.json"
-    write_atomic(path, json.dumps(payload, indent=1, default=str, allow_nan=False))
+    text = json.dumps(payload, indent=1, default=str, allow_nan=False)
+    write_atomic(path, text)
     write_atomic(directory / "summary.md", markdown(records, environment))
+    write_atomic(directory / "report.html", report_html.render(json.loads(text)))
     return path

@@ -2,7 +2,8 @@
 
 Every way to ask for something that cannot be checked is a usage error (exit 4, one line) before collection:
 an unknown or empty ``--dtype``, a dtype the backend does not declare, a device it does not list, a backend that
-cannot be loaded (any exception of its constructor or of ``capabilities()``), an unwritable ``--report`` folder.
+cannot be loaded (any exception of its constructor or of ``capabilities()``), a feature or an optimizer
+declaration the catalogue does not know (``OptimizerDeclaration.validate``), an unwritable ``--report`` folder.
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from nnspec.adapters import load_backend
-from nnspec.adapters.base import Backend, Capabilities
-from nnspec.conformance import dtypes as formats
+from nnspec.adapters.base import Backend, Capabilities, OptimizerDeclaration
+from nnspec.reference import catalogue
+from nnspec.reference import dtypes as formats
 
 __all__ = ["RunConfig", "RunError", "parse_dtypes", "parse_options", "from_pytest", "load", "dtypes",
            "suite_selected", "import_suite", "nameable_in_case", "DEFAULT_CALL_TIMEOUT", "DEFAULT_TEST_TIMEOUT"]
@@ -134,9 +136,27 @@ def load(run: RunConfig) -> Backend:
     unknown = [d for d in caps.dtypes if d not in formats.FORMATS]
     if unknown:
         raise RunError(f"{where}: Capabilities.dtypes names unknown dtypes {unknown}")
+    _check_declarations(where, caps)
     if run.no_known_issues:
         backend.known_issues = ()
     return backend
+
+
+def _check_declarations(where: str, caps: Capabilities) -> None:
+    """Every feature is one of the catalogue's, and every optimizer declaration is an ``OptimizerDeclaration``
+    that the catalogue's vocabularies accept."""
+    unknown = sorted(set(caps.features) - catalogue.features())
+    if unknown:
+        raise RunError(f"{where}: Capabilities.features names unknown features {unknown} "
+                       f"(the catalogue's: {', '.join(sorted(catalogue.features()))})")
+    for name, declaration in caps.optimizers.items():
+        if not isinstance(declaration, OptimizerDeclaration):
+            raise RunError(f"{where}: Capabilities.optimizers[{name!r}] must be an "
+                           f"nnspec.adapters.base.OptimizerDeclaration, got {type(declaration).__name__}")
+        try:
+            declaration.validate(name, tuple(formats.FORMATS))
+        except ValueError as error:
+            raise RunError(f"{where}: Capabilities.optimizers: {error}") from None
 
 
 def dtypes(run: RunConfig, caps: Capabilities) -> list[str]:

@@ -47,11 +47,15 @@ from types import MappingProxyType
 
 import numpy as np
 
-from nnspec.adapters.base import Backend, Capabilities, UnsupportedError
+from nnspec.adapters.base import Backend, Capabilities, OptimizerDeclaration, UnsupportedError
 
 #: What this backend declares; everything else is reported "unsupported", never failed.
 PRIMITIVES = frozenset({{"relu"}})
 DTYPES = ("float64", "float32")
+#: Per optimizer (names: nnspec.reference.catalogue.optimizers()), once `optimizer_step` and `optimizer_trajectory`
+#: call {name}'s own optimizer: the reference conventions it follows, e.g. {{"adam": OptimizerDeclaration(
+#: nnspec.reference.optimizers.profiles.conventions("pytorch", "adam"))}} (docs/adapters.md#capabilities).
+OPTIMIZERS: dict[str, OptimizerDeclaration] = {{}}
 
 
 def _relu(x: np.ndarray) -> np.ndarray:
@@ -70,7 +74,7 @@ class {cls}(Backend):
     option_names = MappingProxyType({{}})  # e.g. {{"threads": "intra-op threads"}}; read with self.int_option
 
     def capabilities(self) -> Capabilities:
-        return Capabilities(primitives=PRIMITIVES, dtypes=DTYPES, devices=("cpu",))
+        return Capabilities(primitives=PRIMITIVES, dtypes=DTYPES, devices=("cpu",), optimizers=OPTIMIZERS)
 
     def environment(self) -> dict[str, object]:
         return {{"framework": "{name}", "version": "0.0 (stand-in)", "device_name": self.device}}

@@ -1,6 +1,6 @@
 """Dropout, through the backend's own random number generator: masks differ by framework and device, so the
 tests check the law, not the bits. Statistical checks fail a correct backend with probability at most
-budgets.FALSE_ALARM_PER_CHECK each (docs/spec/error-budgets.md#statistical-checks).
+errormodel.FALSE_ALARM_PER_CHECK each (docs/spec/error-budgets.md#statistical-checks).
 
 Spec: docs/spec/dropout.md
 """
@@ -116,8 +116,8 @@ def test_dropout_same_seed_gives_the_same_mask(checker, p, seed, x_seed):
 
 # --- one layer, many calls: the framework's own random stream, as a training loop uses it ----------------------
 # Per example, each statistical test below is one check failing a correct backend with probability at most
-# budgets.FALSE_ALARM_PER_CHECK (1e-6): its counts (4 keep rates, or 6 pairs of calls) are judged as one family
-# (budgets.binomial_in_family, Bonferroni). The values and same-seed tests are exact: no false alarm.
+# errormodel.FALSE_ALARM_PER_CHECK (1e-6): its counts (4 keep rates, or 6 pairs of calls) are judged as one family
+# (dropout.binomial_in_family, Bonferroni). The values and same-seed tests are exact: no false alarm.
 
 
 @given(p=dropout_rates(), seed=seeds(), x_seed=seeds())
@@ -154,7 +154,7 @@ def test_dropout_stream_same_seed_gives_the_same_sequence(checker, p, seed, x_se
 
 # --- one model, many training steps: the training loop draws a fresh mask at every step ------------------------
 # The independence statistic on the dropout layer's output at each of 4 steps of the framework's own training loop
-# (Backend.dropout_training_stream): one check per example, false-alarm rate budgets.FALSE_ALARM_PER_CHECK. A fifth
+# (Backend.dropout_training_stream): one check per example, false-alarm rate errormodel.FALSE_ALARM_PER_CHECK. A fifth
 # of the profile's examples: each runs a whole training loop, and a reused mask fails at once.
 _TRAINING_STEPS = settings(max_examples=max(2, settings.default.max_examples // 5))
 

@@ -10,7 +10,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from nnspec.conformance import dtypes
 from nnspec.conformance.strategies.arrays import float_arrays
 from nnspec.conformance.strategies.losses import (
     classification_batches,
@@ -20,6 +19,7 @@ from nnspec.conformance.strategies.losses import (
     reductions,
     regression_pairs,
 )
+from nnspec.reference import dtypes
 
 INPUTS = {
     "mean_squared_error": regression_pairs,

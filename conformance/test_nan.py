@@ -30,7 +30,6 @@ from nnspec.conformance.strategies.losses import (
 from nnspec.conformance.strategies.nan import with_nans, with_nans_in
 from nnspec.conformance.strategies.optimizers import optimizer_cases
 from nnspec.reference import catalogue
-from nnspec.reference.optimizers import profiles
 
 #: A fifth of the profile's examples (at least 2): every example holds a NaN, so a few catch a dropped one.
 FEW = settings(max_examples=max(2, settings.default.max_examples // 5))
@@ -147,7 +146,7 @@ def test_dense_nan_backward(checker, data):
     checker.vjp("dense", {k: v for k, v in problem.items() if k != "grad_output"}, problem["grad_output"])
 
 
-@pytest.mark.parametrize("optimizer", profiles.OPTIMIZERS)
+@pytest.mark.parametrize("optimizer", catalogue.optimizers())
 @FEW
 @given(data=st.data())
 def test_optimizer_nan_gradient(checker, optimizer, data):

@@ -15,10 +15,10 @@ from hypothesis import strategies as st
 from nnspec.adapters.base import UnsupportedError
 from nnspec.conformance import optimizer_checks
 from nnspec.conformance.strategies.optimizers import discriminating_cases, optimizer_cases
-from nnspec.reference.optimizers import profiles
+from nnspec.reference import catalogue
 
 
-@pytest.mark.parametrize("optimizer", profiles.OPTIMIZERS)
+@pytest.mark.parametrize("optimizer", catalogue.optimizers())
 @given(data=st.data())
 def test_optimizer_steps_match_reference(checker, optimizer, data):
     """Every step from the reference's parameter and state: the parameter and every state array."""
@@ -31,7 +31,7 @@ def test_optimizer_steps_match_reference(checker, optimizer, data):
     checker.expect(comparisons, optimizer_checks.case("optimizer_steps", optimizer, hyper, param, grads))
 
 
-@pytest.mark.parametrize("optimizer", profiles.OPTIMIZERS)
+@pytest.mark.parametrize("optimizer", catalogue.optimizers())
 @given(data=st.data())
 def test_optimizer_trajectory_matches_reference(checker, optimizer, data):
     """Up to 10 free-running steps of a fresh optimizer, under budgets that grow with the step count."""
@@ -44,7 +44,7 @@ def test_optimizer_trajectory_matches_reference(checker, optimizer, data):
     checker.expect(comparisons, optimizer_checks.case("optimizer_trajectory", optimizer, hyper, param, grads))
 
 
-@pytest.mark.parametrize("optimizer", profiles.OPTIMIZERS)
+@pytest.mark.parametrize("optimizer", catalogue.optimizers())
 def test_optimizer_every_term_matters(checker, optimizer):
     """Fixed cases under which every named convention of the optimizer gives a different result (the probes of
     ``nnspec identify``), checked per step, so that no term of the update is left to a random draw."""

@@ -10,11 +10,14 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
-from nnspec.conformance import budgets, dtypes
+from nnspec.conformance import budgets
+from nnspec.conformance.comparison import compare
+from nnspec.conformance.errormodel import gamma
 from nnspec.conformance.strategies.activations import activation_inputs
 from nnspec.conformance.strategies.arrays import float_arrays, shapes
 from nnspec.conformance.strategies.layers import dense_problems
 from nnspec.conformance.strategies.losses import logit_pairs
+from nnspec.reference import dtypes
 
 
 def _case(primitive: str, arrays: dict, spec: str) -> dict:
@@ -30,7 +33,7 @@ def test_sigmoid_symmetric(checker, data):
     total = forward("sigmoid", {"x": x}, {}, checker.dtype) + forward("sigmoid", {"x": -x}, {}, checker.dtype)
     budget = (budgets.forward("sigmoid", {"x": x}, {}, checker.dtype)
               + budgets.forward("sigmoid", {"x": -x}, {}, checker.dtype))
-    checker.expect({"sigmoid(x) + sigmoid(-x)": budgets.compare(total, np.ones_like(x), budget)},
+    checker.expect({"sigmoid(x) + sigmoid(-x)": compare(total, np.ones_like(x), budget)},
                    _case("sigmoid", {"x": x}, "docs/spec/activations.md#sigmoid"))
 
 
@@ -41,7 +44,7 @@ def test_relu_idempotent(checker, data):
     x = data.draw(activation_inputs(checker.dtype), label="x")
     once = checker.backend.forward("relu", {"x": x}, {}, checker.dtype)
     twice = checker.backend.forward("relu", {"x": once}, {}, checker.dtype)
-    checker.expect({"relu(relu(x))": budgets.compare(twice, once, np.zeros_like(x))},
+    checker.expect({"relu(relu(x))": compare(twice, once, np.zeros_like(x))},
                    _case("relu", {"x": x}, "docs/spec/activations.md#relu"))
 
 
@@ -53,7 +56,7 @@ def test_binary_cross_entropy_with_logits_nonnegative(checker, data):
     loss = checker.backend.forward("binary_cross_entropy_with_logits", arrays, params, checker.dtype)
     budget = budgets.forward("binary_cross_entropy_with_logits", arrays, params, checker.dtype)
     below = np.where(np.isnan(loss), np.inf, np.minimum(loss, 0.0))
-    checker.expect({"min(loss, 0)": budgets.compare(below, np.zeros_like(below), budget)},
+    checker.expect({"min(loss, 0)": compare(below, np.zeros_like(below), budget)},
                    _case("binary_cross_entropy_with_logits", arrays,
                          "docs/spec/losses.md#binary-cross-entropy-with-logits"))
 
@@ -77,7 +80,7 @@ def test_binary_cross_entropy_with_logits_equals_bce_of_sigmoid(checker, data):
     budget = (budgets.forward("binary_cross_entropy_with_logits", {"logits": x, "target": y}, params, dtype)
               + budgets.forward("binary_cross_entropy", {"probability": p, "target": y}, params, dtype)
               + 2 * slope * budgets.forward("sigmoid", {"x": x}, {}, dtype))
-    checker.expect({"BCE(sigmoid(x)) vs BCE-with-logits(x)": budgets.compare(from_probability, from_logits, budget)},
+    checker.expect({"BCE(sigmoid(x)) vs BCE-with-logits(x)": compare(from_probability, from_logits, budget)},
                    _case("binary_cross_entropy_with_logits", {"x": x, "y": y},
                          "docs/spec/losses.md#binary-cross-entropy-with-logits"))
 
@@ -91,6 +94,6 @@ def test_dense_bias_gradient_is_batch_sum(checker, data):
     arrays = {"x": problem["x"], "weight": problem["weight"], "bias": bias}
     g = problem["grad_output"]
     grad_bias = checker.backend.vjp("dense", arrays, {}, g, checker.dtype)["bias"]
-    budget = budgets.gamma(g.shape[0], dtypes.get(checker.dtype).unit_roundoff) * np.sum(np.abs(g), axis=0)
-    checker.expect({"grad of bias vs sum of grad_output": budgets.compare(grad_bias, np.sum(g, axis=0), budget)},
+    budget = gamma(g.shape[0], dtypes.get(checker.dtype).unit_roundoff) * np.sum(np.abs(g), axis=0)
+    checker.expect({"grad of bias vs sum of grad_output": compare(grad_bias, np.sum(g, axis=0), budget)},
                    _case("dense", arrays, "docs/spec/backpropagation.md#gradient-of-broadcast-bias"))

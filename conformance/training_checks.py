@@ -2,9 +2,9 @@
 call them, and ``nnspec replay`` re-runs a recorded case through :func:`run_case`.
 
 Dropout's masks differ by framework and device, so its checks judge the law, not the bits: every element is
-either kept (x / (1 - p) within ``budgets.dropout_scale``) or dropped (exactly the spec's dropped value), and
+either kept (x / (1 - p) within the dropout room's ``scale_budget``) or dropped (exactly the spec's dropped value), and
 counts of kept elements must lie in binomial acceptance intervals whose false-alarm rate is
-``budgets.FALSE_ALARM_PER_CHECK``. Spec: docs/spec/dropout.md, docs/spec/early-stopping.md, docs/spec/training.md
+``errormodel.FALSE_ALARM_PER_CHECK``. Spec: docs/spec/dropout.md, docs/spec/early-stopping.md, docs/spec/training.md
 """
 
 from __future__ import annotations
@@ -14,9 +14,14 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from nnspec.adapters.base import Backend
-from nnspec.conformance import budgets, dtypes, optimizer_checks
-from nnspec.conformance.budgets import Comparison
-from nnspec.reference import dropout, early_stopping, network, training
+from nnspec.conformance import dropout as dropout_room
+from nnspec.conformance import minibatch as minibatch_room
+from nnspec.conformance import network as network_room
+from nnspec.conformance import optimizer_checks
+from nnspec.conformance import training as training_room
+from nnspec.conformance.comparison import Comparison, compare, elementwise_ratio, exact
+from nnspec.conformance.errormodel import sum_of_budgets
+from nnspec.reference import dropout, dtypes, early_stopping, network, training
 
 __all__ = ["STATISTICAL_SHAPE", "STREAM_CALLS", "statistical_input", "dropout_values", "dropout_statistic",
            "dropout_stream_statistic", "early_stopping_run", "training_step", "micro_batches", "permuted_batch",
@@ -54,24 +59,24 @@ def _judge_dropout(backend: Backend, x: np.ndarray, p: float, training: bool, dt
     """``dropout_values``'s verdict on an output (and gradient) the backend already computed."""
     shape, identity = np.shape(x), not training or p == 0.0
     if identity or np.shape(observed) != shape or (grad_output is not None and np.shape(observed_grad) != shape):
-        comparisons = {"output": budgets.compare(observed, x if identity else np.zeros(shape), budgets.exact(shape))}
+        comparisons = {"output": compare(observed, x if identity else np.zeros(shape), exact(shape))}
         if grad_output is not None:
-            comparisons["grad of x"] = budgets.compare(observed_grad, grad_output if identity else np.zeros(shape),
-                                                       budgets.exact(shape))
+            comparisons["grad of x"] = compare(observed_grad, grad_output if identity else np.zeros(shape),
+                                               exact(shape))
         return comparisons
     convention, none, every = _convention(backend), np.zeros(shape, dtype=bool), np.ones(shape, dtype=bool)
     keep = every if p < 1.0 else none  # at p = 1 nothing can be kept: the "kept" outcome is the dropped one
     # (name, observed, dropped value, kept value, budget of the kept value)
     parts = [("output", observed, dropout.forward(x, p, none, True, convention), dropout.forward(x, p, keep, True,
-              convention), budgets.dropout_scale(x, p, dtype) if p < 1.0 else budgets.exact(shape))]
+              convention), dropout_room.scale_budget(x, p, dtype) if p < 1.0 else exact(shape))]
     if grad_output is not None:
         parts.append(("grad of x", observed_grad, dropout.backward(grad_output, p, none, True, convention),
                       dropout.backward(grad_output, p, keep, True, convention),
-                      budgets.dropout_scale(grad_output, p, dtype) if p < 1.0 else budgets.exact(shape)))
-    ratio_dropped = sum(budgets.elementwise_ratio(obs, dropped, 0.0) for _, obs, dropped, _, _ in parts)
-    ratio_kept = sum(budgets.elementwise_ratio(obs, kept, budget) for _, obs, _, kept, budget in parts)
+                      dropout_room.scale_budget(grad_output, p, dtype) if p < 1.0 else exact(shape)))
+    ratio_dropped = sum(elementwise_ratio(obs, dropped, 0.0) for _, obs, dropped, _, _ in parts)
+    ratio_kept = sum(elementwise_ratio(obs, kept, budget) for _, obs, _, kept, budget in parts)
     is_dropped = ratio_dropped <= ratio_kept
-    return {name: budgets.compare(obs, np.where(is_dropped, dropped, kept), np.where(is_dropped, 0.0, budget))
+    return {name: compare(obs, np.where(is_dropped, dropped, kept), np.where(is_dropped, 0.0, budget))
             for name, obs, dropped, kept, budget in parts}
 
 
@@ -86,23 +91,25 @@ def dropout_statistic(backend: Backend, statistic: str, p: float, seed: int, x_s
     "keep_rate", "mean", "independent_elements", "independent_calls" or "same_seed"."""
     x, q = statistical_input(x_seed, dtype), 1.0 - p
     if statistic == "keep_rate":
-        return {"number of kept elements": budgets.binomial(int(_kept(backend, x, p, seed, dtype).sum()), x.size, q)}
+        return {"number of kept elements": dropout_room.binomial(int(_kept(backend, x, p, seed, dtype).sum()), x.size,
+                                                                 q)}
     if statistic == "mean":
         y, _ = backend.dropout(x, p, True, seed, dtype)
-        return {"mean of the output": budgets.compare(np.mean(y), np.mean(x), budgets.dropout_mean(x, p, dtype))}
+        return {"mean of the output": compare(np.mean(y), np.mean(x), dropout_room.mean_budget(x, p, dtype))}
     if statistic == "independent_elements":
         kept = _kept(backend, x, p, seed, dtype)
         across = kept[:, 0::2] & kept[:, 1::2]
         down = kept[0::2, :] & kept[1::2, :]
-        return {"neighbours along the last axis both kept": budgets.binomial(int(across.sum()), across.size, q * q),
-                "neighbours along the first axis both kept": budgets.binomial(int(down.sum()), down.size, q * q)}
+        return {"neighbours along the last axis both kept": dropout_room.binomial(int(across.sum()), across.size,
+                                                                                  q * q),
+                "neighbours along the first axis both kept": dropout_room.binomial(int(down.sum()), down.size, q * q)}
     if statistic == "independent_calls":
         both = _kept(backend, x, p, seed, dtype) & _kept(backend, x, p, seed + 1, dtype)
-        return {"kept in both calls (seeds s, s + 1)": budgets.binomial(int(both.sum()), both.size, q * q)}
+        return {"kept in both calls (seeds s, s + 1)": dropout_room.binomial(int(both.sum()), both.size, q * q)}
     if statistic == "same_seed":
         first, _ = backend.dropout(x, p, True, seed, dtype)
         second, _ = backend.dropout(x, p, True, seed, dtype)
-        return {"second call with the same seed": budgets.compare(second, first, budgets.exact(np.shape(first)))}
+        return {"second call with the same seed": compare(second, first, exact(np.shape(first)))}
     raise ValueError(f"dropout_statistic: statistic must be keep_rate, mean, independent_elements, "
                      f"independent_calls or same_seed, got {statistic!r}")
 
@@ -149,8 +156,8 @@ def dropout_stream_statistic(backend: Backend, statistic: str, p: float, seed: i
     (``Backend.dropout_training_stream``): a training loop must draw a fresh mask at every step.
 
     The counts of "keep_rate" (n_calls of them) and of "independent_calls" (n_calls (n_calls - 1) / 2) are each
-    judged as one family (``budgets.binomial_in_family``): each of the two fails a correct backend with
-    probability at most ``budgets.FALSE_ALARM_PER_CHECK``.
+    judged as one family (the dropout room's ``binomial_in_family``): each of the two fails a correct backend with
+    probability at most ``errormodel.FALSE_ALARM_PER_CHECK``.
     """
     if statistic not in _STREAM_STATISTICS:
         raise ValueError(f"dropout_stream_statistic: statistic must be one of {', '.join(_STREAM_STATISTICS)}, "
@@ -165,18 +172,20 @@ def dropout_stream_statistic(backend: Backend, statistic: str, p: float, seed: i
         return wrong
     if statistic == "same_seed":
         again, wrong = _stream(backend, x, p, n_calls, seed, dtype, source)
-        return wrong or {f"call {i} of a second stream seeded alike": budgets.compare(
-            second, first, budgets.exact(x.shape)) for i, (first, second) in enumerate(zip(outputs, again))}
+        return wrong or {f"call {i} of a second stream seeded alike": compare(
+            second, first, exact(x.shape)) for i, (first, second) in enumerate(zip(outputs, again))}
     if statistic == "values":
         return {f"call {i} output": _judge_dropout(backend, x, p, True, dtype, y)["output"]
                 for i, y in enumerate(outputs)}
     kept = [y != 0 for y in outputs]
     if statistic == "keep_rate":
-        return {f"number of kept elements in call {i}": budgets.binomial_in_family(int(k.sum()), x.size, q, n_calls)
+        return {f"number of kept elements in call {i}": dropout_room.binomial_in_family(int(k.sum()), x.size, q,
+                                                                                        n_calls)
                 for i, k in enumerate(kept)}
     pairs = [(i, j) for i in range(n_calls) for j in range(i + 1, n_calls)]
-    return {f"kept in both calls {i} and {j}": budgets.binomial_in_family(int((kept[i] & kept[j]).sum()), x.size,
-                                                                           q * q, len(pairs)) for i, j in pairs}
+    return {f"kept in both calls {i} and {j}": dropout_room.binomial_in_family(int((kept[i] & kept[j]).sum()),
+                                                                                x.size, q * q, len(pairs))
+            for i, j in pairs}
 
 
 def early_stopping_run(backend: Backend, losses: Sequence[float], rules: Mapping[str, object]) -> dict:
@@ -186,10 +195,8 @@ def early_stopping_run(backend: Backend, losses: Sequence[float], rules: Mapping
     conventions = backend.capabilities().conventions.get("early_stopping", {})  # Keras: improvement_postpones
     expected = early_stopping.run([float(v) for v in losses], **rules, **conventions)
     code = lambda epoch: np.asarray(-1.0 if epoch is None else float(epoch))  # noqa: E731
-    return {"stopped epoch": budgets.compare(code(observed.stopped_epoch), code(expected.stopped_epoch),
-                                             budgets.exact()),
-            "restored epoch": budgets.compare(code(observed.restored_epoch), code(expected.restored_epoch),
-                                              budgets.exact())}
+    return {"stopped epoch": compare(code(observed.stopped_epoch), code(expected.stopped_epoch), exact()),
+            "restored epoch": compare(code(observed.restored_epoch), code(expected.restored_epoch), exact())}
 
 
 def _layers(backend: Backend, layers) -> tuple[list[network.Layer], list[network.Layer]]:
@@ -203,23 +210,21 @@ def _layers(backend: Backend, layers) -> tuple[list[network.Layer], list[network
 def training_step(backend: Backend, layers, masks, x, target, loss: str, loss_params: Mapping[str, object],
                   hyper: Mapping[str, object], dtype: str) -> dict[str, Comparison]:
     """One SGD step of the backend's real modules against ``reference.training.step``: the loss before the
-    step and every parameter after it, within ``budgets.training_step``."""
+    step and every parameter after it, within the training room's ``step_budget``."""
     sent, reference_layers = _layers(backend, layers)
     masks = list(masks) if masks is not None else [None] * len(sent)
     value, params = backend.training_step(sent, x, target, loss, dict(loss_params), "sgd", dict(hyper), dtype, masks)
     # the declared conventions, and hyperparameters as the framework uses them (Keras: float32-rounded momentum and
     # weight decay, docs/spec/optimizers.md#float32-hyperparameters); precision facts are no reference keywords
-    declared = backend.capabilities().optimizers.get("sgd", {})
-    reference_hyper = optimizer_checks.reference_keywords("sgd", hyper, declared)
+    reference_hyper = optimizer_checks.reference_keywords("sgd", hyper, optimizer_checks.declared(backend, "sgd"))
     expected = training.step(reference_layers, x, target, loss=loss, loss_params=loss_params, optimizer="sgd",
                              hyper=reference_hyper, dropout_masks=masks)
-    budget = budgets.training_step(reference_layers, masks, x, target, loss, loss_params, reference_hyper, dtype)
-    comparisons = {"loss before the step": budgets.compare(np.asarray(value), np.asarray(expected.loss),
-                                                           budget["loss"])}
+    budget = training_room.step_budget(reference_layers, masks, x, target, loss, loss_params, reference_hyper, dtype)
+    comparisons = {"loss before the step": compare(np.asarray(value), np.asarray(expected.loss), budget["loss"])}
     for i, ((weight, bias), layer) in enumerate(zip(params, expected.layers)):
-        comparisons[f"layers[{i}].weight after the step"] = budgets.compare(weight, layer.weight, budget["weights"][i])
+        comparisons[f"layers[{i}].weight after the step"] = compare(weight, layer.weight, budget["weights"][i])
         if layer.bias is not None:
-            comparisons[f"layers[{i}].bias after the step"] = budgets.compare(bias, layer.bias, budget["biases"][i])
+            comparisons[f"layers[{i}].bias after the step"] = compare(bias, layer.bias, budget["biases"][i])
     return comparisons
 
 
@@ -246,15 +251,16 @@ def micro_batches(backend: Backend, layers, x, target, loss: str, sizes: Sequenc
     slices = [slice(int(a), int(b)) for a, b in zip(starts, starts[1:])]
     full = _gradients(backend.network(sent, x, target, loss, params, dtype))
     parts = [_gradients(backend.network(sent, x[s], target[s], loss, params, dtype)) for s in slices]
-    full_budget = _budgets(budgets.network(reference_layers, x, target, loss, params, dtype))
-    part_budgets = [_budgets(budgets.network(reference_layers, x[s], target[s], loss, params, dtype)) for s in slices]
+    full_budget = _budgets(network_room.budget(reference_layers, x, target, loss, params, dtype))
+    part_budgets = [_budgets(network_room.budget(reference_layers, x[s], target[s], loss, params, dtype))
+                    for s in slices]
     total = sum(sizes)
     comparisons = {}
     for name, value in full.items():
         accumulated = sum(n / total * np.asarray(part[name], dtype=np.float64) for n, part in zip(sizes, parts))
-        budget = budgets.accumulated_mean(full_budget[name], [b[name] for b in part_budgets],
-                                          [part[name] for part in parts], list(sizes))
-        comparisons[f"accumulated {name}"] = budgets.compare(accumulated, value, budget)
+        budget = minibatch_room.accumulated_mean(full_budget[name], [b[name] for b in part_budgets],
+                                                 [part[name] for part in parts], list(sizes))
+        comparisons[f"accumulated {name}"] = compare(accumulated, value, budget)
     return comparisons
 
 
@@ -265,10 +271,10 @@ def permuted_batch(backend: Backend, layers, x, target, loss: str, permutation: 
     params, order = {"reduction": "mean"}, np.asarray(permutation, dtype=np.int64)
     original = _gradients(backend.network(sent, x, target, loss, params, dtype))
     permuted = _gradients(backend.network(sent, x[order], target[order], loss, params, dtype))
-    budget = _budgets(budgets.network(reference_layers, x, target, loss, params, dtype))
-    budget_permuted = _budgets(budgets.network(reference_layers, x[order], target[order], loss, params, dtype))
-    return {f"{name} of the permuted batch": budgets.compare(permuted[name], original[name],
-                                                             budgets.triangle(budget[name], budget_permuted[name]))
+    budget = _budgets(network_room.budget(reference_layers, x, target, loss, params, dtype))
+    budget_permuted = _budgets(network_room.budget(reference_layers, x[order], target[order], loss, params, dtype))
+    return {f"{name} of the permuted batch": compare(permuted[name], original[name],
+                                                     sum_of_budgets(budget[name], budget_permuted[name]))
             for name in original}
 
 
@@ -287,21 +293,20 @@ def epoch(backend: Backend, n_examples: int, batch_size: int, shuffle: bool, dro
     again = [np.asarray(b).ravel() for b in backend.epoch_batches(n_examples, batch_size, shuffle, drop_last, seed)]
     again = np.concatenate(again) if again else np.zeros(0, dtype=np.int64)
     comparisons = {
-        "visits per example (sorted)": budgets.compare(np.sort(visits)[::-1],
-                                                       (np.arange(n_examples) < visited).astype(float),
-                                                       budgets.exact()),
-        "batch sizes": budgets.compare(np.array([b.size for b in batches], dtype=float), np.array(sizes, dtype=float),
-                                       budgets.exact()),
-        "order with the same seed": budgets.compare(again, order, budgets.exact()),
+        "visits per example (sorted)": compare(np.sort(visits)[::-1],
+                                               (np.arange(n_examples) < visited).astype(float), exact()),
+        "batch sizes": compare(np.array([b.size for b in batches], dtype=float), np.array(sizes, dtype=float),
+                               exact()),
+        "order with the same seed": compare(again, order, exact()),
     }
     if not shuffle:
-        comparisons["order without shuffle"] = budgets.compare(order, np.arange(visited), budgets.exact())
-    if shuffle and not drop_last and n_examples >= budgets.distinct_orders_min_examples():
+        comparisons["order without shuffle"] = compare(order, np.arange(visited), exact())
+    if shuffle and not drop_last and n_examples >= minibatch_room.distinct_orders_min_examples():
         other = np.concatenate([np.asarray(b).ravel() for b in backend.epoch_batches(
             n_examples, batch_size, shuffle, drop_last, seed + 1)])
         identical = float(other.shape == order.shape and bool(np.all(other == order)))
-        comparisons["order with another seed is another order (1 if identical)"] = budgets.compare(
-            np.asarray(identical), np.asarray(0.0), budgets.exact())
+        comparisons["order with another seed is another order (1 if identical)"] = compare(
+            np.asarray(identical), np.asarray(0.0), exact())
     return comparisons
 
 

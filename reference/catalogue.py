@@ -1,8 +1,10 @@
-"""The catalogue: every primitive of the reference, with its spec anchor and its calling convention.
+"""The catalogue: every primitive, optimizer and training feature of the reference, each named once.
 
-This is the one explicit list that the conformance suite, the adapters and the docs are driven from. An entry
+This is the one explicit list that the conformance suite, the adapters and the docs are driven from. A primitive
 names the reference module, the array arguments of its ``forward`` (in order), which of them are
-differentiable, the fixed keyword arguments that select a named variant, and the spec section.
+differentiable, the fixed keyword arguments that select a named variant, and the spec section. An optimizer
+names its module and spec section; its convention vocabulary (``CONVENTIONS``), hyperparameters and state fields
+are read off that module, which defines them. A feature names a backend method and its spec section.
 
 The perceptron (``nnspec.reference.perceptron``) is not an entry: it is a dense layer with one output followed
 by an activation, and the suite checks it through those two entries.
@@ -12,6 +14,7 @@ Spec: docs/spec/README.md#catalogue
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType, ModuleType
@@ -34,8 +37,10 @@ from nnspec.reference.losses import (
     mean_squared_error,
     softmax_cross_entropy,
 )
+from nnspec.reference.optimizers import adadelta, adagrad, adam, adamax, adamw, nadam, rmsprop, sgd
 
-__all__ = ["Primitive", "PRIMITIVES", "get", "names"]
+__all__ = ["Primitive", "PRIMITIVES", "get", "names", "modules", "Optimizer", "OPTIMIZERS", "optimizers", "optimizer",
+           "Feature", "FEATURES", "features"]
 
 
 @dataclass(frozen=True)
@@ -125,3 +130,129 @@ def get(name: str) -> Primitive:
     if name not in _BY_NAME:
         raise ValueError(f"catalogue.get: name must be one of {', '.join(sorted(_BY_NAME))}, got {name!r}")
     return _BY_NAME[name]
+
+
+def modules(*kinds: str) -> Mapping[str, ModuleType]:
+    """The reference module of every primitive of these kinds, by name, in catalogue order.
+
+    A named variant of another entry's module (``gelu_tanh``, ``softmax_cross_entropy_probs``) is left out: that
+    module's own entry computes it, with keyword arguments. Networks and the perceptron take their activations
+    and losses from here.
+
+    Spec: docs/spec/README.md#catalogue
+
+    Example:
+        >>> list(modules("rowwise"))
+        ['softmax', 'log_softmax']
+    """
+    return MappingProxyType({p.name: p.module for p in PRIMITIVES
+                             if p.kind in kinds and p.module.__name__.rsplit(".", 1)[-1] == p.name})
+
+
+@dataclass(frozen=True)
+class Optimizer:
+    """One optimizer of the catalogue; everything but the name and module is read off the module.
+
+    Attributes:
+        name: the module's name, which adapters and reports use, e.g. ``"adam"``.
+        module: the reference module with ``init``, ``step`` and ``State``.
+        spec: the spec section, ``docs/spec/optimizers.md#<name>``.
+        conventions: the module's ``CONVENTIONS``: each convention keyword and its named values.
+        hyperparameters: the other keyword arguments of ``step``, in its order.
+        defaults: every keyword argument of ``step`` (hyperparameters and conventions) and its default.
+        state_fields: the fields of ``State`` after ``step``, in order.
+        scalar_state: the state fields that are Python floats, not arrays (NAdam's ``mu_product``).
+    """
+
+    name: str
+    module: ModuleType
+    spec: str
+    conventions: Mapping[str, tuple[str, ...]]
+    hyperparameters: tuple[str, ...]
+    defaults: Mapping[str, object]
+    state_fields: tuple[str, ...]
+    scalar_state: tuple[str, ...] = ()
+
+
+def _optimizer(module: ModuleType) -> Optimizer:
+    name = module.__name__.rsplit(".", 1)[-1]
+    defaults = {k: v.default for k, v in inspect.signature(module.step).parameters.items() if v.kind is v.KEYWORD_ONLY}
+    return Optimizer(name, module, f"docs/spec/optimizers.md#{name}", module.CONVENTIONS,
+                     tuple(k for k in defaults if k not in module.CONVENTIONS), MappingProxyType(defaults),
+                     module.State._fields[1:], getattr(module, "SCALAR_STATE", ()))
+
+
+OPTIMIZERS: tuple[Optimizer, ...] = tuple(map(_optimizer, (sgd, adagrad, rmsprop, adadelta, adam, adamw, adamax,
+                                                            nadam)))
+
+_OPTIMIZER_BY_NAME = {entry.name: entry for entry in OPTIMIZERS}
+
+
+def optimizers() -> tuple[str, ...]:
+    """The name of every optimizer, in catalogue order (the order of the spec's sections).
+
+    Spec: docs/spec/optimizers.md
+
+    Example:
+        >>> optimizers()[:2]
+        ('sgd', 'adagrad')
+    """
+    return tuple(_OPTIMIZER_BY_NAME)
+
+
+def optimizer(name: str) -> Optimizer:
+    """Return the optimizer called ``name``.
+
+    Spec: docs/spec/optimizers.md
+
+    Raises:
+        TypeError: if name is not a str. ValueError: if no optimizer has that name.
+
+    Example:
+        >>> optimizer("adamw").conventions["amsgrad_max_of"]
+        ('raw_v', 'v_hat')
+    """
+    if not isinstance(name, str):
+        raise TypeError(f"catalogue.optimizer: name must be a str, got {type(name).__name__}")
+    if name not in _OPTIMIZER_BY_NAME:
+        raise ValueError(f"catalogue.optimizer: name must be one of {', '.join(_OPTIMIZER_BY_NAME)}, got {name!r}")
+    return _OPTIMIZER_BY_NAME[name]
+
+
+@dataclass(frozen=True)
+class Feature:
+    """A capability beyond single primitives, declared in ``Capabilities.features``.
+
+    Attributes:
+        name: the feature's name, e.g. ``"training_step"``.
+        method: the backend method the suite calls for it (``nnspec.adapters.base.Backend``).
+        spec: the spec section.
+    """
+
+    name: str
+    method: str
+    spec: str
+
+
+FEATURES: tuple[Feature, ...] = (
+    Feature("network", "network", "docs/spec/backpropagation.md#network"),
+    Feature("dropout", "dropout", "docs/spec/dropout.md#forward"),
+    Feature("dropout_stream", "dropout_stream", "docs/spec/dropout.md#stream"),
+    Feature("dropout_stream_unseeded", "dropout_stream", "docs/spec/dropout.md#stream"),
+    Feature("dropout_training_stream", "dropout_training_stream", "docs/spec/dropout.md#training-stream"),
+    Feature("early_stopping", "early_stopping", "docs/spec/early-stopping.md#rules"),
+    Feature("training_step", "training_step", "docs/spec/training.md#step"),
+    Feature("epoch_batches", "epoch_batches", "docs/spec/minibatch.md#batches"),
+)
+
+
+def features() -> frozenset[str]:
+    """The name of every feature.
+
+    Spec: docs/spec/README.md#catalogue
+
+    Example:
+        >>> "training_step" in features()
+        True
+    """
+    return frozenset(feature.name for feature in FEATURES)

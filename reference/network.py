@@ -12,28 +12,13 @@ from typing import NamedTuple
 import numpy as np
 
 from nnspec.reference import _validation as check
-from nnspec.reference import dense
-from nnspec.reference.activations import gelu, identity, leaky_relu, log_softmax, relu, sigmoid, softmax, softplus, tanh
-from nnspec.reference.losses import (
-    binary_cross_entropy,
-    binary_cross_entropy_with_logits,
-    mean_squared_error,
-    softmax_cross_entropy,
-)
+from nnspec.reference import catalogue, dense
 
 __all__ = ["Layer", "LayerCache", "backward", "forward", "forward_with_cache", "init", "loss_and_gradients"]
 
 # Every elementwise activation, and the row-wise softmax and log_softmax (over the last, features axis).
-_ACTIVATIONS = MappingProxyType({
-    "identity": identity, "sigmoid": sigmoid, "tanh": tanh, "relu": relu, "leaky_relu": leaky_relu,
-    "softplus": softplus, "gelu": gelu, "softmax": softmax, "log_softmax": log_softmax,
-})
-_LOSSES = MappingProxyType({
-    "mean_squared_error": mean_squared_error,
-    "binary_cross_entropy": binary_cross_entropy,
-    "binary_cross_entropy_with_logits": binary_cross_entropy_with_logits,
-    "softmax_cross_entropy": softmax_cross_entropy,
-})
+_ACTIVATIONS = catalogue.modules("elementwise", "rowwise")
+_LOSSES = catalogue.modules("loss")
 
 
 @dataclass(frozen=True, eq=False)

@@ -8,7 +8,7 @@ from typing import NamedTuple
 import numpy as np
 
 from nnspec.reference import _validation as check
-from nnspec.reference.activations import gelu, identity, leaky_relu, relu, sigmoid, softplus, tanh
+from nnspec.reference import catalogue
 
 __all__ = ["PerceptronGrads", "backward", "forward"]
 
@@ -32,16 +32,8 @@ def _step_backward(z: np.ndarray, grad_output: np.ndarray) -> np.ndarray:
 
 
 # Elementwise non-linearities only: the perceptron has a single output, so a row-wise softmax has no meaning.
-_ACTIVATIONS = MappingProxyType({
-    "step": SimpleNamespace(forward=_step_forward, backward=_step_backward),
-    "identity": identity,
-    "sigmoid": sigmoid,
-    "tanh": tanh,
-    "relu": relu,
-    "leaky_relu": leaky_relu,
-    "softplus": softplus,
-    "gelu": gelu,
-})
+_ACTIVATIONS = MappingProxyType({"step": SimpleNamespace(forward=_step_forward, backward=_step_backward),
+                                 **catalogue.modules("elementwise")})
 
 
 def _checked(function: str, x, weight, bias, activation: str, activation_params: dict):

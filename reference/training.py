@@ -7,20 +7,16 @@ the parameters, the batch, the masks and the optimizer state.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from types import MappingProxyType
 from typing import NamedTuple
 
 import numpy as np
 
 from nnspec.reference import _validation as check
 from nnspec.reference import catalogue, dense, network
-from nnspec.reference.optimizers import adadelta, adagrad, adam, adamax, adamw, nadam, rmsprop, sgd
 
-__all__ = ["OPTIMIZERS", "StepResult", "loss_and_gradients", "step"]
+__all__ = ["StepResult", "loss_and_gradients", "step"]
 
-OPTIMIZERS = MappingProxyType({"sgd": sgd, "adagrad": adagrad, "rmsprop": rmsprop, "adadelta": adadelta,
-                               "adam": adam, "adamw": adamw, "adamax": adamax, "nadam": nadam})
-_LOSSES = ("mean_squared_error", "binary_cross_entropy", "binary_cross_entropy_with_logits", "softmax_cross_entropy")
+_LOSSES = tuple(catalogue.modules("loss"))
 
 
 class StepResult(NamedTuple):
@@ -110,8 +106,8 @@ def step(layers: Sequence[network.Layer], x: np.ndarray, target: np.ndarray, *, 
             t, state = optimizer.step(t, grads_l.t, state, **hyper)
 
     Args:
-        optimizer: a module name of nnspec.reference.optimizers. hyper: its keyword arguments (lr, momentum,
-            conventions...). states: per layer the (weight, bias) states of a previous step, or None.
+        optimizer: an optimizer of the catalogue (``catalogue.optimizers()``). hyper: its keyword arguments (lr,
+            momentum, conventions...). states: per layer the (weight, bias) states of a previous step, or None.
 
     Raises:
         TypeError: if hyper is not a dict or None, or states not a list or tuple.
@@ -125,9 +121,9 @@ def step(layers: Sequence[network.Layer], x: np.ndarray, target: np.ndarray, *, 
         (1.0, [[2.0]])
     """
     function = "training.step"
-    check.choice(function, "optimizer", optimizer, tuple(OPTIMIZERS))
+    check.choice(function, "optimizer", optimizer, catalogue.optimizers())
     network._check_layers(function, layers, None)
-    module, hyper = OPTIMIZERS[optimizer], check.mapping(function, "hyper", hyper)
+    module, hyper = catalogue.optimizer(optimizer).module, check.mapping(function, "hyper", hyper)
     states = None if states is None else check.sequence(function, "states", states)
     if states is not None and len(states) != len(layers):
         raise ValueError(f"{function}: states must have one (weight, bias) pair per layer ({len(layers)}), "

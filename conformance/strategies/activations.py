@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 from hypothesis import strategies as st
 
-from nnspec.conformance import dtypes
 from nnspec.conformance.strategies.arrays import float_arrays, magnitudes, shapes
+from nnspec.reference import dtypes
 
 __all__ = ["activation_inputs", "grad_outputs", "rows", "special_points"]
 

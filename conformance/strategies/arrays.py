@@ -6,7 +6,7 @@ import numpy as np
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from nnspec.conformance import dtypes
+from nnspec.reference import dtypes
 
 __all__ = ["shapes", "float_arrays", "magnitudes"]
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 from hypothesis import strategies as st
 
-from nnspec.conformance import dtypes
 from nnspec.conformance.strategies.activations import rows
 from nnspec.conformance.strategies.arrays import float_arrays, magnitudes, shapes
+from nnspec.reference import dtypes
 
 __all__ = ["reductions", "regression_pairs", "probability_pairs", "logit_pairs", "classification_batches",
            "label_smoothings"]

@@ -1,10 +1,11 @@
 """Optimizer cases: hyperparameters drawn so that every term of the update matters, and gradient sequences.
 
-Each hyperparameter is drawn from a few values chosen to exercise one term (Hypothesis shrinks towards the
-first): eps large against sqrt(v) when the gradients are tiny, dampening > 0 (PyTorch's first step skips it),
-weight decay with and without momentum, Nesterov on and off, centered on and off, Adadelta with lr != 1,
-beta2 in {0.999, 0.9}, beta1 = 0 (no momentum at all), gradients that shrink step after step (AMSGrad's max
-then differs from v), exact zeros in parameters and gradients.
+Each optimizer's hyperparameters are drawn in its room (``conformance/optimizers/<name>.py``), each from a few
+values chosen to exercise one term (Hypothesis shrinks towards the first): eps large against sqrt(v) when the
+gradients are tiny, dampening > 0 (PyTorch's first step skips it), weight decay with and without momentum,
+Nesterov on and off, centered on and off, Adadelta with lr != 1, beta2 in {0.999, 0.9}, beta1 = 0 (no momentum
+at all). Here: gradients that shrink step after step (AMSGrad's max then differs from v), exact zeros in
+parameters and gradients.
 
 Spec: docs/spec/optimizers.md#conformance
 """
@@ -14,8 +15,9 @@ from __future__ import annotations
 import numpy as np
 from hypothesis import strategies as st
 
-from nnspec.conformance import dtypes
+from nnspec.conformance import budgets
 from nnspec.conformance.strategies.arrays import float_arrays
+from nnspec.reference import dtypes
 
 __all__ = ["hyperparameters", "optimizer_cases", "discriminating_cases", "GRADIENT_SCALES", "SHRINK_FACTORS"]
 
@@ -33,64 +35,10 @@ SHRINK_FACTORS = (1.0, 2.0**-8, 0.5)
 #: float64 formula can reach, and centered RMSprop's v - mean**2 turns negative there (NaN, not a bug).
 _SMALLEST_GRADIENT = {name: 2.0**10 * np.sqrt(fmt.tiny) for name, fmt in dtypes.FORMATS.items()}
 
-_LR = st.sampled_from([0.1, 1e-3, 0.5])
-_WEIGHT_DECAY = st.sampled_from([0.0, 0.1, 1e-2])
-_EPS = st.sampled_from([1e-8, 1e-3, 0.1])
-_BETAS = st.tuples(st.sampled_from([0.9, 0.5, 0.0]), st.sampled_from([0.999, 0.9]))
-
-
-@st.composite
-def _sgd(draw):
-    momentum = draw(st.sampled_from([0.9, 0.0, 0.5]))
-    nesterov = momentum > 0 and draw(st.booleans())
-    dampening = 0.0 if nesterov else draw(st.sampled_from([0.3, 0.0]))
-    return {"lr": draw(_LR), "momentum": momentum, "dampening": dampening, "weight_decay": draw(_WEIGHT_DECAY),
-            "nesterov": nesterov}
-
-
-@st.composite
-def _adagrad(draw):
-    return {"lr": draw(_LR), "lr_decay": draw(st.sampled_from([0.1, 0.0])), "weight_decay": draw(_WEIGHT_DECAY),
-            "initial_accumulator_value": draw(st.sampled_from([0.0, 0.1])), "eps": draw(st.sampled_from([1e-10, 1e-3]))}
-
-
-@st.composite
-def _rmsprop(draw):
-    return {"lr": draw(_LR), "alpha": draw(st.sampled_from([0.99, 0.9, 0.5])), "eps": draw(_EPS),
-            "weight_decay": draw(_WEIGHT_DECAY), "momentum": draw(st.sampled_from([0.9, 0.0])),
-            "centered": draw(st.booleans())}
-
-
-@st.composite
-def _adadelta(draw):
-    return {"lr": draw(st.sampled_from([0.5, 1.0, 0.1])), "rho": draw(st.sampled_from([0.9, 0.5])),
-            "eps": draw(st.sampled_from([1e-6, 1e-3])), "weight_decay": draw(_WEIGHT_DECAY)}
-
-
-@st.composite
-def _adam(draw, weight_decay=_WEIGHT_DECAY):
-    return {"lr": draw(_LR), "betas": draw(_BETAS), "eps": draw(_EPS), "weight_decay": draw(weight_decay),
-            "amsgrad": draw(st.booleans())}
-
-
-@st.composite
-def _adamax(draw):
-    return {"lr": draw(_LR), "betas": draw(_BETAS), "eps": draw(_EPS), "weight_decay": draw(_WEIGHT_DECAY)}
-
-
-@st.composite
-def _nadam(draw):
-    return {"lr": draw(_LR), "betas": draw(_BETAS), "eps": draw(_EPS), "weight_decay": draw(_WEIGHT_DECAY),
-            "momentum_decay": draw(st.sampled_from([4e-3, 0.5]))}
-
-
-_HYPER = {"sgd": _sgd(), "adagrad": _adagrad(), "rmsprop": _rmsprop(), "adadelta": _adadelta(), "adam": _adam(),
-          "adamw": _adam(weight_decay=st.sampled_from([0.1, 0.0, 1e-2])), "adamax": _adamax(), "nadam": _nadam()}
-
-
 def hyperparameters(optimizer: str) -> st.SearchStrategy[dict]:
-    """PyTorch-named hyperparameters of ``optimizer`` (all of them, so nothing depends on a default)."""
-    return _HYPER[optimizer]
+    """PyTorch-named hyperparameters of ``optimizer`` (all of them, so nothing depends on a default): the
+    strategy in its room, ``conformance/optimizers/<optimizer>.py``."""
+    return budgets.optimizer_room(optimizer).hyperparameters()
 
 
 def _normal_in(hyper: dict, dtype: str) -> bool:
@@ -126,24 +74,6 @@ def optimizer_cases(draw, optimizer: str, dtype: str, *, max_steps: int = 6):
     return hyper, param, grads
 
 
-_PROBE_HYPER = {
-    "sgd": [{"lr": 0.1, "momentum": 0.9, "dampening": 0.3, "weight_decay": 0.1, "nesterov": False},
-            {"lr": 0.1, "momentum": 0.9, "dampening": 0.0, "weight_decay": 0.1, "nesterov": True},
-            {"lr": 0.1, "momentum": 0.0, "dampening": 0.0, "weight_decay": 0.1, "nesterov": False},
-            {"lr": 0.1, "momentum": 0.9, "dampening": 0.0, "weight_decay": 0.1, "nesterov": False}],
-    "adagrad": [{"lr": 0.1, "lr_decay": 0.1, "weight_decay": 0.1, "initial_accumulator_value": 0.1, "eps": 1e-3},
-                {"lr": 0.1, "lr_decay": 0.0, "weight_decay": 0.1, "initial_accumulator_value": 0.1, "eps": 1e-3}],
-    "rmsprop": [{"lr": 0.01, "alpha": 0.9, "eps": 1e-3, "weight_decay": 0.1, "momentum": 0.9, "centered": True},
-                {"lr": 0.01, "alpha": 0.99, "eps": 1e-3, "weight_decay": 0.1, "momentum": 0.0, "centered": False}],
-    "adadelta": [{"lr": 0.5, "rho": 0.9, "eps": 1e-3, "weight_decay": 0.1}],
-    "adam": [{"lr": 0.01, "betas": (0.9, 0.999), "eps": 1e-3, "weight_decay": 0.0, "amsgrad": True},
-             {"lr": 0.01, "betas": (0.5, 0.9), "eps": 1e-3, "weight_decay": 0.1, "amsgrad": False}],
-    "adamax": [{"lr": 0.01, "betas": (0.9, 0.999), "eps": 1e-3, "weight_decay": 0.1}],
-    "nadam": [{"lr": 0.01, "betas": (0.9, 0.999), "eps": 1e-3, "weight_decay": 0.1, "momentum_decay": 4e-3}],
-}
-_PROBE_HYPER["adamw"] = _PROBE_HYPER["adam"]
-
-
 def discriminating_cases(optimizer: str, dtype: str) -> list[tuple[dict, np.ndarray, list[np.ndarray]]]:
     """Fixed (hyper, param, grads) under which every convention of ``optimizer`` gives a different trajectory.
 
@@ -159,4 +89,4 @@ def discriminating_cases(optimizer: str, dtype: str) -> list[tuple[dict, np.ndar
     grads = [g1, g1 * 2.0**-8, np.zeros(4), -g1]
     param = np.array([1.5, -0.75, 0.0, 3.0])
     rounded = [dtypes.round_to(a, dtype) for a in (param, *grads)]
-    return [(dict(hyper), rounded[0], rounded[1:]) for hyper in _PROBE_HYPER[optimizer]]
+    return [(dict(hyper), rounded[0], rounded[1:]) for hyper in budgets.optimizer_room(optimizer).PROBES]

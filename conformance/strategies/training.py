@@ -6,7 +6,7 @@ import numpy as np
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from nnspec.conformance.budgets import distinct_orders_min_examples
+from nnspec.conformance.minibatch import distinct_orders_min_examples
 from nnspec.conformance.strategies.arrays import float_arrays, shapes
 from nnspec.conformance.strategies.layers import network_problems
 

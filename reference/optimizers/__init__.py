@@ -5,7 +5,8 @@ a ``typing.NamedTuple`` whose fields use PyTorch's state names (``momentum_buffe
 ``grad_avg``, ``acc_delta``, ``exp_avg``, ``exp_avg_sq``, ``max_exp_avg_sq``, ``exp_inf``, ``mu_product``) plus
 the int ``step``: the number of steps already taken. Where frameworks disagree, a keyword argument with string
 values names the convention (``eps_placement``, ``momentum_buffer``, ``amsgrad_max_of``, ``weight_decay_mode``,
-``momentum_schedule``); ``profiles.py`` lists which one each framework uses.
+``momentum_schedule``); each module's ``CONVENTIONS`` names its vocabulary, ``profiles.py`` lists which values each
+framework uses, and ``nnspec.reference.catalogue.OPTIMIZERS`` registers the modules.
 
 Spec: docs/spec/optimizers.md
 """

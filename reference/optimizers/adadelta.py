@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from types import MappingProxyType
 from typing import NamedTuple
 
 import numpy as np
 
 from nnspec.reference import _validation as check
 from nnspec.reference.optimizers import _state
+
+#: The convention keywords of this optimizer and their named values (docs/spec/optimizers.md#conventions).
+CONVENTIONS = MappingProxyType({"weight_decay_mode": _state.WEIGHT_DECAY_MODES})
 
 
 class State(NamedTuple):

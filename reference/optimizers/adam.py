@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from types import MappingProxyType
 from typing import NamedTuple
 
 import numpy as np
@@ -12,6 +13,10 @@ from nnspec.reference.optimizers import _state
 
 EPS_PLACEMENTS = ("outside_sqrt", "inside_sqrt", "eps_hat")
 AMSGRAD_MAX_OF = ("raw_v", "v_hat")
+
+#: The convention keywords of this optimizer and their named values (docs/spec/optimizers.md#conventions).
+CONVENTIONS = MappingProxyType({"eps_placement": EPS_PLACEMENTS, "amsgrad_max_of": AMSGRAD_MAX_OF,
+                                "weight_decay_mode": _state.WEIGHT_DECAY_MODES})
 
 
 class State(NamedTuple):

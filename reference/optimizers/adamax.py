@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from types import MappingProxyType
 from typing import NamedTuple
 
 import numpy as np
@@ -10,6 +11,9 @@ from nnspec.reference import _validation as check
 from nnspec.reference.optimizers import _state
 
 EPS_PLACEMENTS = ("in_max", "in_denominator")
+
+#: The convention keywords of this optimizer and their named values (docs/spec/optimizers.md#conventions).
+CONVENTIONS = MappingProxyType({"eps_placement": EPS_PLACEMENTS, "weight_decay_mode": _state.WEIGHT_DECAY_MODES})
 
 
 class State(NamedTuple):

@@ -6,11 +6,15 @@ This module is Adam with ``weight_decay_mode="decoupled"`` and AdamW's own defau
 
 from __future__ import annotations
 
+from types import MappingProxyType
+
 import numpy as np
 
 from nnspec.reference.optimizers import adam
 
 State = adam.State
+#: Adam's conventions less weight_decay_mode, which is always "decoupled" (docs/spec/optimizers.md#conventions).
+CONVENTIONS = MappingProxyType({"eps_placement": adam.EPS_PLACEMENTS, "amsgrad_max_of": adam.AMSGRAD_MAX_OF})
 
 
 def init(param: np.ndarray, *, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,

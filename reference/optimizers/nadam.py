@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from types import MappingProxyType
 from typing import NamedTuple
 
 import numpy as np
@@ -10,6 +11,12 @@ from nnspec.reference import _validation as check
 from nnspec.reference.optimizers import _state
 
 MOMENTUM_SCHEDULES = ("dozat", "constant")
+
+#: State fields that are Python floats, not arrays of the parameter's shape.
+SCALAR_STATE = ("mu_product",)
+#: The convention keywords of this optimizer and their named values (docs/spec/optimizers.md#conventions).
+CONVENTIONS = MappingProxyType({"momentum_schedule": MOMENTUM_SCHEDULES,
+                                "weight_decay_mode": _state.WEIGHT_DECAY_MODES})
 
 
 class State(NamedTuple):
@@ -90,7 +97,7 @@ def step(param: np.ndarray, grad: np.ndarray, state: State, *, lr: float = 2e-3,
     param, grad = _state.param_and_grad(function, param, grad)
     beta1, beta2 = _checked(function, lr, betas, eps, weight_decay, momentum_decay, momentum_schedule,
                             weight_decay_mode)
-    state = _state.state(function, state, State, param, scalars=("mu_product",))
+    state = _state.state(function, state, State, param, scalars=SCALAR_STATE)
     t = state.step + 1
     param, grad = _state.weight_decay(param, grad, lr, weight_decay, weight_decay_mode)
     if momentum_schedule == "dozat":

@@ -7,6 +7,10 @@ that make the reference compute what that framework computes. They are not defau
 the framework's code, while ``DEFAULTS[framework][optimizer]`` lists the hyperparameters a user may change
 (under the reference's keyword names; optax leaves the learning rate to the caller).
 
+A profile is a view of the vocabularies: every value is checked, when this module loads, against the
+``CONVENTIONS`` of the optimizer's module (or is one of its hyperparameters), and every optimizer of the
+catalogue has a row in each table.
+
 optax's aliases other than ``adadelta`` and ``adamw`` take no weight decay; chaining
 ``optax.add_decayed_weights`` before the alias adds it to the gradient, which is the "coupled" form.
 
@@ -19,13 +23,25 @@ from collections.abc import Mapping
 from types import MappingProxyType
 
 from nnspec.reference import _validation as check
+from nnspec.reference import catalogue
 
-__all__ = ["OPTIMIZERS", "PROFILES", "DEFAULTS", "conventions"]
+__all__ = ["PROFILES", "DEFAULTS", "conventions"]
 
-OPTIMIZERS = ("sgd", "adagrad", "rmsprop", "adadelta", "adam", "adamw", "adamax", "nadam")
+#: The catalogue's optimizer names (``catalogue.optimizers()``), for importers not yet reading the catalogue.
 
 
-def _frozen(table: dict[str, dict[str, object]]) -> Mapping[str, Mapping[str, object]]:
+def _frozen(table: dict[str, dict[str, object]], conventions: bool = True) -> Mapping[str, Mapping[str, object]]:
+    """The table, read-only, after checking it against the catalogue: a row per optimizer; in a profile each key a
+    convention with one of its named values, or a hyperparameter the framework fixes; in defaults hyperparameters."""
+    if tuple(table) != catalogue.optimizers():
+        raise ValueError(f"profiles: rows {tuple(table)} must be the catalogue's optimizers {catalogue.optimizers()}")
+    for name, entry in table.items():
+        vocabulary = catalogue.optimizer(name).conventions if conventions else {}
+        for key, value in entry.items():
+            if key in vocabulary:
+                check.choice("profiles", f"{name}.{key}", value, vocabulary[key])
+            elif key not in catalogue.optimizer(name).hyperparameters:
+                raise ValueError(f"profiles: {name} has no convention or hyperparameter {key!r}")
     return MappingProxyType({name: MappingProxyType(entry) for name, entry in table.items()})
 
 
@@ -65,7 +81,7 @@ PROFILES: Mapping[str, Mapping[str, Mapping[str, object]]] = MappingProxyType({
 _ADAM_BETAS = (0.9, 0.999)
 
 DEFAULTS: Mapping[str, Mapping[str, Mapping[str, object]]] = MappingProxyType({
-    "pytorch": _frozen({
+    "pytorch": _frozen(conventions=False, table={
         "sgd": {"lr": 1e-3, "momentum": 0.0, "dampening": 0.0, "weight_decay": 0.0, "nesterov": False},
         "adagrad": {"lr": 1e-2, "lr_decay": 0.0, "weight_decay": 0.0, "initial_accumulator_value": 0.0,
                     "eps": 1e-10},
@@ -76,7 +92,7 @@ DEFAULTS: Mapping[str, Mapping[str, Mapping[str, object]]] = MappingProxyType({
         "adamax": {"lr": 2e-3, "betas": _ADAM_BETAS, "eps": 1e-8, "weight_decay": 0.0},
         "nadam": {"lr": 2e-3, "betas": _ADAM_BETAS, "eps": 1e-8, "weight_decay": 0.0, "momentum_decay": 4e-3},
     }),
-    "keras": _frozen({
+    "keras": _frozen(conventions=False, table={
         "sgd": {"lr": 1e-2, "momentum": 0.0, "nesterov": False},
         "adagrad": {"lr": 1e-3, "initial_accumulator_value": 0.1, "eps": 1e-7},
         "rmsprop": {"lr": 1e-3, "alpha": 0.9, "momentum": 0.0, "eps": 1e-7, "centered": False},
@@ -86,7 +102,7 @@ DEFAULTS: Mapping[str, Mapping[str, Mapping[str, object]]] = MappingProxyType({
         "adamax": {"lr": 1e-3, "betas": _ADAM_BETAS, "eps": 1e-7},
         "nadam": {"lr": 1e-3, "betas": _ADAM_BETAS, "eps": 1e-7},
     }),
-    "optax": _frozen({
+    "optax": _frozen(conventions=False, table={
         "sgd": {"momentum": 0.0, "nesterov": False},
         "adagrad": {"initial_accumulator_value": 0.1, "eps": 1e-7},
         "rmsprop": {"alpha": 0.9, "eps": 1e-8, "centered": False, "momentum": 0.0},
@@ -106,7 +122,7 @@ def conventions(profile: str, optimizer: str) -> dict[str, object]:
 
     Args:
         profile: "pytorch", "keras" or "optax".
-        optimizer: one of ``OPTIMIZERS``.
+        optimizer: one of ``catalogue.optimizers()``.
 
     Returns:
         A new dict, to be passed to the optimizer's ``init`` and ``step`` with the hyperparameters.
@@ -119,5 +135,5 @@ def conventions(profile: str, optimizer: str) -> dict[str, object]:
         'eps_hat'
     """
     check.choice("profiles.conventions", "profile", profile, tuple(PROFILES))
-    check.choice("profiles.conventions", "optimizer", optimizer, OPTIMIZERS)
+    check.choice("profiles.conventions", "optimizer", optimizer, catalogue.optimizers())
     return dict(PROFILES[profile][optimizer])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from types import MappingProxyType
 from typing import NamedTuple
 
 import numpy as np
@@ -11,6 +12,10 @@ from nnspec.reference.optimizers import _state
 
 EPS_PLACEMENTS = ("outside_sqrt", "inside_sqrt")
 MOMENTUM_BUFFERS = ("unscaled", "lr_scaled")
+
+#: The convention keywords of this optimizer and their named values (docs/spec/optimizers.md#conventions).
+CONVENTIONS = MappingProxyType({"eps_placement": EPS_PLACEMENTS, "momentum_buffer": MOMENTUM_BUFFERS,
+                                "weight_decay_mode": _state.WEIGHT_DECAY_MODES})
 
 
 class State(NamedTuple):

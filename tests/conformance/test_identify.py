@@ -10,7 +10,7 @@ import pytest
 
 from nnspec.adapters import load_backend
 from nnspec.conformance import identify
-from nnspec.reference.optimizers import profiles
+from nnspec.reference import catalogue
 
 # The framework each backend wraps, and the profile (docs/spec/optimizers.md) it must be found to follow. JAX's
 # SGD and AdamW are "ambiguous" by design: optax lacks the features (dampening, AdamW's AMSGrad) whose probes
@@ -23,7 +23,7 @@ FRAMEWORKS = [("torch", "torch", "pytorch", ()), ("jax", "optax", "optax", ("sgd
 def test_identify_finds_the_frameworks_profile_and_confirms_its_declaration(backend, module, profile, ambiguous):
     pytest.importorskip(module)
     found = {f.optimizer: f for f in identify.identify(load_backend(backend))}
-    assert set(found) == set(profiles.OPTIMIZERS)
+    assert tuple(found) == catalogue.optimizers()
     for name, fingerprint in found.items():
         expected = "ambiguous" if name in ambiguous else "identified"
         assert fingerprint.status == expected, (name, fingerprint)

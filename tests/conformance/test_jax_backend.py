@@ -53,7 +53,7 @@ def test_known_issue_fails_the_suite_without_its_excuse(tmp_path, nnspec_cli):
 
 def test_known_issues_still_show_in_jax_and_optax(tmp_path):
     """Each finding on its minimal input (docs/findings.md, section JAX); when JAX fixes one, this fails and
-    the entry in nnspec.adapters.jax_known_issues can go."""
+    the entry in nnspec.adapters.jax.known_issues can go."""
     run = python("""
         import jax
         jax.config.update("jax_enable_x64", True)

@@ -8,7 +8,7 @@ import pytest
 
 from nnspec.adapters import load_backend
 from nnspec.adapters.known_issue_rules import gelu_grad_overflows
-from nnspec.conformance import dtypes
+from nnspec.reference import dtypes
 
 
 @pytest.mark.parametrize("backend", ["jax", "tensorflow"])

@@ -8,33 +8,35 @@ import numpy as np
 import pytest
 
 from nnspec.adapters import load_backend
-from nnspec.conformance import budgets, dtypes
+from nnspec.conformance.comparison import compare
+from nnspec.conformance.errormodel import gamma
+from nnspec.reference import dtypes
 
 
 def test_compare_matches_nan_with_nan_and_inf_with_same_inf():
     inf, nan = np.inf, np.nan
-    assert budgets.compare(np.array([nan, inf, -inf]), np.array([nan, inf, -inf]), np.zeros(3)).ratio == 0.0
-    assert budgets.compare(np.array([inf]), np.array([-inf]), np.ones(1)).ratio == inf
-    assert budgets.compare(np.array([nan]), np.array([0.0]), np.ones(1)).ratio == inf
+    assert compare(np.array([nan, inf, -inf]), np.array([nan, inf, -inf]), np.zeros(3)).ratio == 0.0
+    assert compare(np.array([inf]), np.array([-inf]), np.ones(1)).ratio == inf
+    assert compare(np.array([nan]), np.array([0.0]), np.ones(1)).ratio == inf
 
 
 def test_compare_reports_worst_element_and_shape_mismatch():
-    comparison = budgets.compare(np.array([1.0, 5.0]), np.array([1.5, 1.0]), np.array([1.0, 2.0]))
+    comparison = compare(np.array([1.0, 5.0]), np.array([1.5, 1.0]), np.array([1.0, 2.0]))
     assert (comparison.ratio, comparison.index) == (2.0, (1,))
-    assert budgets.compare(np.zeros(2), np.zeros(3), 1.0).ratio == np.inf
+    assert compare(np.zeros(2), np.zeros(3), 1.0).ratio == np.inf
 
 
 def test_compare_excuses_only_named_elements():
     observed, expected = np.array([np.nan, 2.0]), np.array([0.0, 1.0])
-    excused = budgets.compare(observed, expected, np.ones(2), np.array([True, False]), ("issue",))
+    excused = compare(observed, expected, np.ones(2), np.array([True, False]), ("issue",))
     assert excused.known == ("issue",) and excused.ratio == 1.0
-    assert budgets.compare(observed, expected, np.ones(2), np.array([False, True]), ("issue",)).ratio == np.inf
+    assert compare(observed, expected, np.ones(2), np.array([False, True]), ("issue",)).ratio == np.inf
 
 
 def test_gamma_is_the_classical_bound():
     u = dtypes.get("float32").unit_roundoff
-    assert budgets.gamma(10, u) == pytest.approx(10 * u / (1 - 10 * u), rel=0, abs=0)
-    assert budgets.gamma(2**25, u) == np.inf  # n u >= 1: no bound
+    assert gamma(10, u) == pytest.approx(10 * u / (1 - 10 * u), rel=0, abs=0)
+    assert gamma(2**25, u) == np.inf  # n u >= 1: no bound
 
 
 @pytest.mark.parametrize(("value", "expected"), [
@@ -51,7 +53,7 @@ def test_load_backend_rejects_unknown_names():
     with pytest.raises(ValueError, match="load_backend: name must be one of"):
         load_backend("no-such-framework")
     with pytest.raises(ValueError, match="is not a subclass"):
-        load_backend("nnspec.conformance.budgets:Comparison")
+        load_backend("nnspec.conformance.comparison:Comparison")
 
 
 def test_run_writes_a_versioned_report_and_names_modules_canonically(tmp_path, nnspec_cli):

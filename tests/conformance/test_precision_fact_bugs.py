@@ -13,6 +13,7 @@ docs/spec/optimizers.md#precision, docs/spec/early-stopping.md#improvement-postp
 
 from __future__ import annotations
 
+import dataclasses
 from types import MappingProxyType
 
 import numpy as np
@@ -22,7 +23,7 @@ pytest.importorskip("tensorflow")
 pytest.importorskip("keras")
 
 from nnspec.adapters.base import Capabilities  # noqa: E402
-from nnspec.adapters.tensorflow_backend import TensorFlowBackend  # noqa: E402
+from nnspec.adapters.tensorflow.backend import TensorFlowBackend  # noqa: E402
 from nnspec.conformance import checks, optimizer_checks, training_checks  # noqa: E402
 from nnspec.conformance.strategies.optimizers import discriminating_cases  # noqa: E402
 
@@ -62,8 +63,9 @@ class _Undeclared(TensorFlowBackend):
         conventions = {k: v for k, v in caps.conventions.items() if k != self._primitive}
         optimizers = dict(caps.optimizers)
         if self._optimizer:
-            optimizers[self._optimizer] = {k: v for k, v in optimizers[self._optimizer].items()
-                                           if k != "float32_hyperparameters"}
+            declared = optimizers[self._optimizer]
+            optimizers[self._optimizer] = dataclasses.replace(declared, precision={
+                k: v for k, v in declared.precision.items() if k != "float32_hyperparameters"})
         return Capabilities(caps.primitives, caps.dtypes, caps.devices, MappingProxyType(conventions), caps.features,
                             MappingProxyType(optimizers))
 

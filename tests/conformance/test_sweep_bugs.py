@@ -15,7 +15,8 @@ import pytest
 from nnspec.adapters import load_backend
 from nnspec.adapters.base import KnownIssue
 from nnspec.adapters.reference_backend import ReferenceBackend
-from nnspec.conformance import budgets, checks, sweep
+from nnspec.conformance import checks, sweep, sweep_runner
+from nnspec.conformance.comparison import compare, compare_elements
 
 # Class sizes from the IEEE layouts alone: float16 has 10 fraction bits (1,024 values per binade and sign),
 # exponents -14..15, 2 zeros, 2 infinities and 2 * 1,023 NaNs; bfloat16 has 7 fraction bits (128 per binade),
@@ -49,13 +50,13 @@ def test_compare_elements_agrees_with_compare():
     excused = np.zeros(expected.shape, dtype=bool)
     excused[[3, 7]] = True
     for overflow in (None, 65520.0):
-        ratios = budgets.compare_elements(observed, expected, budget, overflow)
-        comparison = budgets.compare(observed, expected, budget, excused, ("x",), overflow)
+        ratios = compare_elements(observed, expected, budget, overflow)
+        comparison = compare(observed, expected, budget, excused, ("x",), overflow)
         assert np.max(np.where(excused, 0.0, ratios)) == comparison.ratio
         assert comparison.ratio == np.inf  # the inf against -inf and the NaN where 1.0 was due
     # +-65500 within 32 of float16's overflow threshold 65520: +-inf meets them only when overflow is given
-    assert budgets.compare_elements(observed, expected, budget, 65520.0)[-3:-1].tolist() == [0.0, 0.0]
-    assert budgets.compare_elements(observed, expected, budget)[-3:-1].tolist() == [np.inf, np.inf]
+    assert compare_elements(observed, expected, budget, 65520.0)[-3:-1].tolist() == [0.0, 0.0]
+    assert compare_elements(observed, expected, budget)[-3:-1].tolist() == [np.inf, np.inf]
 
 
 @pytest.mark.parametrize("backend_name", ["reference", "torch"])
@@ -148,7 +149,7 @@ def test_planted_bug_at_a_few_inputs_fails_the_ci_sweep(failing_run, nnspec_cli,
 
 def _sweep_args(*words: str) -> argparse.Namespace:
     parser = argparse.ArgumentParser()
-    sweep.add_parser(parser.add_subparsers())
+    sweep_runner.add_parser(parser.add_subparsers())
     return parser.parse_args(["sweep", "--no-progress", "--jobs", "1", *words])
 
 
@@ -156,7 +157,7 @@ def test_nnspec_sweep_streams_a_float32_range_and_resumes_from_its_checkpoint(tm
     checkpoint = tmp_path / "relu.json"
     words = ("--primitive", "relu", "--start", "0x3F800000", "--stop", "0x3F808000", "--chunk", "4096",
              "--checkpoint", str(checkpoint), "--case-dir", str(tmp_path))
-    judged, chunk = [], sweep._chunk
+    judged, chunk = [], sweep_runner._chunk
 
     def interrupted_after_three(*args):
         if len(judged) == 3:
@@ -164,19 +165,19 @@ def test_nnspec_sweep_streams_a_float32_range_and_resumes_from_its_checkpoint(tm
         judged.append(args[2:5:2])  # (direction, first bit pattern)
         return chunk(*args)
 
-    monkeypatch.setattr(sweep, "_chunk", interrupted_after_three)
+    monkeypatch.setattr(sweep_runner, "_chunk", interrupted_after_three)
     with pytest.raises(KeyboardInterrupt):
-        sweep.main(_sweep_args(*words))
-    monkeypatch.setattr(sweep, "_chunk", lambda *args: judged.append(args[2:5:2]) or chunk(*args))
-    assert sweep.main(_sweep_args(*words)) == 0  # resumes: the 16 chunks (8 per direction) are each judged once
+        sweep_runner.main(_sweep_args(*words))
+    monkeypatch.setattr(sweep_runner, "_chunk", lambda *args: judged.append(args[2:5:2]) or chunk(*args))
+    assert sweep_runner.main(_sweep_args(*words)) == 0  # resumes: the 16 chunks (8 per direction) are each judged once
     assert len(judged) == len(set(judged)) == 16
     saved = json.loads(checkpoint.read_text())
     assert saved["done"] == {d: list(range(0x3F800000, 0x3F808000, 4096)) for d in sweep.DIRECTIONS}
     assert saved["tallies"]["forward"]["normal"]["checked"] == 0x8000
-    assert sweep.main(_sweep_args(*words)) == 0 and len(judged) == 16  # all done: nothing is judged again
+    assert sweep_runner.main(_sweep_args(*words)) == 0 and len(judged) == 16  # all done: nothing is judged again
     assert "32,768 inputs, 0 fail" in capsys.readouterr().out
     with pytest.raises(ValueError, match="checkpoint"):
-        sweep.main(_sweep_args(*words[:-4], "--primitive", "tanh", "--checkpoint", str(checkpoint)))
+        sweep_runner.main(_sweep_args(*words[:-4], "--primitive", "tanh", "--checkpoint", str(checkpoint)))
 
 
 def test_nnspec_sweep_failure_writes_a_case_that_replays(tmp_path, capsys, nnspec_cli):
@@ -184,7 +185,7 @@ def test_nnspec_sweep_failure_writes_a_case_that_replays(tmp_path, capsys, nnspe
     words = ("--backend", "nnspec.adapters.mutants_sweep:SigmoidWrongAtLargestSubnormal", "--primitive", "sigmoid",
              "--dtype", "float16", "--direction", "forward", "--stop", "0x0400", "--chunk", "512",
              "--case-dir", str(tmp_path))
-    assert sweep.main(_sweep_args(*words)) == 1
+    assert sweep_runner.main(_sweep_args(*words)) == 1
     out = capsys.readouterr().out
     assert "subnormal: 1 of 1023 inputs fail" in out, out
     case = checks.load_case(next(tmp_path.glob("sweep-*.json")))

@@ -14,7 +14,8 @@ pytest.importorskip("tensorflow")
 pytest.importorskip("keras")
 
 from nnspec.adapters import load_backend  # noqa: E402
-from nnspec.conformance import checks, optimizer_checks  # noqa: E402
+from nnspec.conformance import checks  # noqa: E402
+from nnspec.reference import catalogue  # noqa: E402
 from nnspec.reference.optimizers import profiles  # noqa: E402
 
 
@@ -27,16 +28,15 @@ def test_tensorflow_backend_loads_and_declares(backend):
     caps = backend.capabilities()
     assert backend.name == "tensorflow" and caps.dtypes == ("float64", "float32")
     assert caps.conventions["binary_cross_entropy"] == {"clip_probability": 1e-7}
-    precision = optimizer_checks.PRECISION
-    assert {name: {k: v for k, v in d.items() if k not in precision} for name, d in caps.optimizers.items()} == {
-        name: profiles.conventions("keras", name) for name in profiles.OPTIMIZERS}
-    assert {name for name, d in caps.optimizers.items() if "dtype_arithmetic" in d} == {
+    assert {name: dict(d.conventions) for name, d in caps.optimizers.items()} == {
+        name: profiles.conventions("keras", name) for name in catalogue.optimizers()}
+    assert {name for name, d in caps.optimizers.items() if "dtype_arithmetic" in d.precision} == {
         "adam", "adamw", "adamax", "nadam"}
     assert {"network", "dropout", "early_stopping", "training_step"} <= caps.features
 
 
 def test_tensorflow_import_is_quiet_and_leaves_the_environment():
-    code = ("import os; import nnspec.adapters.tensorflow_backend; "
+    code = ("import os; import nnspec.adapters.tensorflow.backend; "
             "print(os.environ.get('TF_CPP_MIN_LOG_LEVEL'), os.environ.get('KERAS_BACKEND'))")
     env = {k: v for k, v in os.environ.items() if k not in ("TF_CPP_MIN_LOG_LEVEL", "KERAS_BACKEND")}
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)

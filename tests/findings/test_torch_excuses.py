@@ -14,9 +14,11 @@ import pytest
 
 pytest.importorskip("torch", reason="needs torch (pip install 'nnspec[torch]')")
 
-from nnspec.adapters.torch_backend import TorchBackend  # noqa: E402  (after the skip)
-from nnspec.conformance import dtypes  # noqa: E402
-from nnspec.reference import catalogue  # noqa: E402
+from nnspec.adapters.torch.backend import TorchBackend  # noqa: E402  (after the skip)
+from nnspec.reference import (
+    catalogue,  # noqa: E402
+    dtypes,  # noqa: E402
+)
 
 BACKEND = TorchBackend("cpu")
 INF = np.inf

@@ -21,7 +21,7 @@ torch = pytest.importorskip("torch", reason="needs torch (pip install 'nnspec[to
 F = torch.nn.functional
 inf = float("inf")
 
-from nnspec.adapters.torch_known_issues import onednn_avx512_gelu  # noqa: E402  (after the skip)
+from nnspec.adapters.torch.known_issues import onednn_avx512_gelu  # noqa: E402  (after the skip)
 
 needs_avx512 = pytest.mark.skipif(not onednn_avx512_gelu(),
                                   reason="needs AVX-512 (oneDNN's jit:avx512_core GELU kernel); this CPU: "
@@ -67,7 +67,7 @@ def test_gelu_overflows_on_onednn_avx512(dtype):
 
 _AVX2_PROBE = """
 import torch, torch.nn.functional as F
-from nnspec.adapters.torch_known_issues import onednn_avx512_gelu
+from nnspec.adapters.torch.known_issues import onednn_avx512_gelu
 y = F.gelu(torch.tensor([3.4028234e38, float("inf"), 1.0]))
 print(onednn_avx512_gelu(), y[0].item(), y[1].item())
 """

@@ -16,8 +16,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import nnspec.reference as reference
-from nnspec.reference import dropout, early_stopping
-from nnspec.reference.optimizers import adam, profiles, sgd
+from nnspec.reference import catalogue, dropout, early_stopping
+from nnspec.reference.optimizers import adam, sgd
 
 
 def _public_functions():
@@ -110,10 +110,10 @@ def test_sgd_keeps_a_buffer_where_its_convention_uses_it_at_step_0():
     assert state.momentum_buffer.tolist() == [1.5] and param.tolist() == [-1.5]  # 0.5 * 1 + 1; 0 - 1.5
 
 
-@pytest.mark.parametrize("name", profiles.OPTIMIZERS)
+@pytest.mark.parametrize("name", catalogue.optimizers())
 @pytest.mark.parametrize("step", [2**53, 10**400])
 def test_optimizer_step_count_beyond_float64_is_a_value_error(name, step):
-    module = importlib.import_module(f"nnspec.reference.optimizers.{name}")
+    module = catalogue.optimizer(name).module
     theta = np.zeros(1)
     with pytest.raises(ValueError, match=rf"{name}\.step: state\.step must be an int in \[0, 2\*\*53\)"):
         module.step(theta, theta, module.init(theta)._replace(step=step))

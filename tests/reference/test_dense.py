@@ -10,7 +10,7 @@ Budgets (Higham, Accuracy and Stability of Numerical Algorithms, 3.1; any summat
     grad_x       |.| <= gamma(out) * (|G| @ |weight|.T)
     grad_weight  |.| <= gamma(N) * (|x|.T @ |G|)
     grad_bias    |.| <= gamma(N) * sum_n |G[n]|
-each plus budgets.UNDERFLOW_FLOOR * tiny for products that fall below the normal range.
+each plus errormodel.UNDERFLOW_FLOOR * tiny for products that fall below the normal range.
 """
 
 from __future__ import annotations
@@ -24,13 +24,13 @@ import sympy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nnspec.conformance import budgets, dtypes
+from nnspec.conformance import errormodel
 from nnspec.conformance.strategies.arrays import float_arrays
-from nnspec.reference import dense, perceptron
+from nnspec.reference import dense, dtypes, perceptron
 from nnspec.reference.activations import gelu, identity, relu, sigmoid, softplus, tanh
 
 U = dtypes.get("float64").unit_roundoff
-FLOOR = Fraction(budgets.UNDERFLOW_FLOOR * dtypes.get("float64").tiny)
+FLOOR = Fraction(errormodel.UNDERFLOW_FLOOR * dtypes.get("float64").tiny)
 to_fraction = np.frompyfunc(Fraction, 1, 1)
 
 
@@ -82,7 +82,7 @@ def _exact(expressions: sympy.Matrix, symbols, problem) -> np.ndarray:
 
 def _assert_within(observed: np.ndarray, exact: np.ndarray, magnitude: np.ndarray, length: int, what: str):
     """|observed - exact| <= gamma(length) * magnitude + floor, elementwise, in exact arithmetic."""
-    budget = np.array(magnitude * Fraction(float(budgets.gamma(length, U))) + FLOOR, dtype=object)
+    budget = np.array(magnitude * Fraction(float(errormodel.gamma(length, U))) + FLOOR, dtype=object)
     error = np.array(np.abs(to_fraction(observed.astype(np.float64)) - exact), dtype=object)
     worst = max(zip(error.ravel(), budget.ravel()), key=lambda pair: pair[0] / pair[1])
     assert np.all(error <= budget), f"{what}: error {float(worst[0]):.3g} over budget {float(worst[1]):.3g}"

@@ -2,7 +2,7 @@
 
 Oracles: hand-computed values with dyadic scales (p = 0.5, 0.75: the scales 2 and 4 make every product exact),
 the adjoint identity <forward(x), g> = <x, backward(g)> of a linear map (exact for power-of-two scales), and
-the binomial acceptance interval of nnspec.conformance.budgets for the mask's keep rate.
+the binomial acceptance interval of nnspec.conformance.dropout for the mask's keep rate.
 """
 
 from __future__ import annotations
@@ -12,7 +12,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from nnspec.conformance import budgets
+from nnspec.conformance import dropout as dropout_room
+from nnspec.conformance import errormodel
 from nnspec.conformance.strategies.arrays import float_arrays, shapes
 from nnspec.reference import dropout
 
@@ -62,7 +63,7 @@ def test_backward_is_the_adjoint_of_forward(x, data, p):
 @pytest.mark.parametrize("p", [0.1, 0.5, 0.9])
 def test_sample_mask_keep_rate_is_within_the_binomial_interval(p):
     n = 100_000
-    lo, hi = budgets.binomial_interval(n, 1.0 - p)
+    lo, hi = dropout_room.binomial_interval(n, 1.0 - p)
     kept = int(dropout.sample_mask((n,), p, np.random.default_rng(12345)).sum())
     assert lo <= kept <= hi
 
@@ -104,8 +105,8 @@ def test_binomial_acceptance_interval_is_exact(n, q):
     import mpmath
 
     mpmath.mp.dps = 30
-    alpha = budgets.FALSE_ALARM_PER_CHECK
+    alpha = errormodel.FALSE_ALARM_PER_CHECK
     pmf = [mpmath.binomial(n, k) * mpmath.mpf(q) ** k * (1 - mpmath.mpf(q)) ** (n - k) for k in range(n + 1)]
-    lo, hi = budgets.binomial_interval(n, q)
+    lo, hi = dropout_room.binomial_interval(n, q)
     assert sum(pmf[:lo]) <= alpha / 2 < sum(pmf[:lo + 1])
     assert sum(pmf[hi + 1:]) <= alpha / 2 < sum(pmf[hi:])

@@ -6,7 +6,7 @@ loss_i = (x_i . w + b - y_i)^2 / 2 with gradients (r_i x_i, r_i), r_i = x_i . w 
 
 Budget (Higham 3.1): a mean of n terms computed in any order is within gamma(n) * sum|terms| / n of the exact
 mean, plus one rounding of the division; a weighted mean of k micro-batch means with integer weights likewise
-with gamma(k + 1). Plus budgets.UNDERFLOW_FLOOR * tiny.
+with gamma(k + 1). Plus errormodel.UNDERFLOW_FLOOR * tiny.
 """
 
 from __future__ import annotations
@@ -19,11 +19,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from nnspec.conformance import budgets, dtypes
-from nnspec.reference import minibatch
+from nnspec.conformance import errormodel
+from nnspec.conformance.comparison import compare
+from nnspec.reference import dtypes, minibatch
 
 U = dtypes.get("float64").unit_roundoff
-FLOOR = budgets.UNDERFLOW_FLOOR * dtypes.get("float64").tiny
+FLOOR = errormodel.UNDERFLOW_FLOOR * dtypes.get("float64").tiny
 
 
 def least_squares(params, x, y):
@@ -47,7 +48,7 @@ def regression_batches(draw, *, min_size: int = 1, max_size: int = 12) -> tuple:
 def _mean_budget(terms: list[np.ndarray]) -> np.ndarray:
     n = len(terms)
     magnitude = sum(np.abs(t) for t in terms) / n
-    return budgets.gamma(n, U) * magnitude + U * magnitude + FLOOR
+    return errormodel.gamma(n, U) * magnitude + U * magnitude + FLOOR
 
 
 def _exact_mean(terms: list[np.ndarray]) -> np.ndarray:
@@ -105,7 +106,7 @@ def test_mean_loss_and_gradient_is_the_mean_over_examples(problem):
     losses = [np.array(value) for value, _ in per_example]
     for observed, terms in ((loss, losses), (grad_w, [g[0] for _, g in per_example]),
                             (grad_b, [g[1] for _, g in per_example])):
-        outcome = budgets.compare(observed, _exact_mean(terms), _mean_budget(terms))
+        outcome = compare(observed, _exact_mean(terms), _mean_budget(terms))
         assert outcome.ok, outcome.describe()
 
 
@@ -133,8 +134,8 @@ def test_accumulate_equals_the_full_batch(problem, cuts):
     per_example = [least_squares(params, x[i:i + 1], y[i:i + 1])[1] for i in range(len(x))]
     for k in range(2):
         terms = [g[k] for g in per_example]
-        budget = 2 * _mean_budget(terms) + budgets.gamma(len(parts) + 1, U) * sum(np.abs(t) for t in terms) / len(x)
-        outcome = budgets.compare(combined[k], _exact_mean(terms), budget)
+        budget = 2 * _mean_budget(terms) + errormodel.gamma(len(parts) + 1, U) * sum(np.abs(t) for t in terms) / len(x)
+        outcome = compare(combined[k], _exact_mean(terms), budget)
         assert outcome.ok, outcome.describe()
 
 

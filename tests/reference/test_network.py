@@ -6,7 +6,7 @@ expressions lambdified to mpmath, losses as their textbook formulas), differenti
 ORACLE_ERROR * (1 + |L| + mean |output|): the rounding of L at 50 digits (10**3 roundings of 10**-50 at most,
 relative to the size of L's terms) divided by h, ~1e-29; the truncation h**2 |L'''| / 6 is ~1e-37.
 
-Budget (smooth networks): budgets.network, a first-order running error analysis that carries each primitive's
+Budget (smooth networks): network_room.budget, a first-order running error analysis that carries each primitive's
 own float64 budget through the layers (docs/spec/backpropagation.md#chain-rule), plus the oracle's error.
 
 Relu networks are checked exactly: with integer inputs, weights and targets and dyadic biases every float64
@@ -25,7 +25,7 @@ import sympy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nnspec.conformance import budgets
+from nnspec.conformance import network as network_room
 from nnspec.conformance.strategies.arrays import float_arrays
 from nnspec.reference import dense, network
 from nnspec.reference.activations import log_softmax, softmax
@@ -149,7 +149,7 @@ def _assert_within(observed, exact, allowed, what: str):
 
 def _check_against_oracle(layers, x, target, loss):
     value, grads = network.loss_and_gradients(layers, x, target, loss=loss)
-    budget = budgets.network(layers, x, target, loss, {}, "float64")
+    budget = network_room.budget(layers, x, target, loss, {}, "float64")
     with mpmath.workdps(DIGITS):
         out = _mp_forward([(to_mp(layer.weight), to_mp(layer.bias)) for layer in layers],
                           [layer.activation for layer in layers], x)

@@ -9,10 +9,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from nnspec.reference.optimizers import adadelta, adagrad, adam, adamax, adamw, nadam, profiles, rmsprop, sgd
+from nnspec.reference import catalogue
+from nnspec.reference.optimizers import adagrad, adam, adamax, nadam, profiles, sgd
 
-MODULES = {"sgd": sgd, "adagrad": adagrad, "rmsprop": rmsprop, "adadelta": adadelta, "adam": adam, "adamw": adamw,
-           "adamax": adamax, "nadam": nadam}
 # Structural switches on, so that every optional state field exists.
 FULL = {"sgd": {"momentum": 0.9}, "rmsprop": {"momentum": 0.9, "centered": True}, "adam": {"amsgrad": True},
         "adamw": {"amsgrad": True}}
@@ -23,11 +22,11 @@ def _kwargs(profile: str, name: str) -> dict:
 
 
 @pytest.mark.parametrize("profile", list(profiles.PROFILES))
-@pytest.mark.parametrize("name", list(MODULES))
+@pytest.mark.parametrize("name", list(catalogue.optimizers()))
 @given(theta=hnp.arrays(np.float64, (2, 3), elements=st.floats(-10.0, 10.0)),
        grad=hnp.arrays(np.float64, (2, 3), elements=st.floats(-10.0, 10.0)))
 def test_optimizer_does_not_mutate_inputs(name, profile, theta, grad):
-    module, kwargs = MODULES[name], _kwargs(profile, name)
+    module, kwargs = catalogue.optimizer(name).module, _kwargs(profile, name)
     state = module.step(theta, grad, module.init(theta, **kwargs), **kwargs)[1]  # a state with nonzero fields
     copies = (theta.copy(), grad.copy(), [np.copy(f) if isinstance(f, np.ndarray) else f for f in state])
     module.step(theta, grad, state, **kwargs)
@@ -37,10 +36,10 @@ def test_optimizer_does_not_mutate_inputs(name, profile, theta, grad):
 
 
 @pytest.mark.parametrize("profile", list(profiles.PROFILES))
-@pytest.mark.parametrize("name", list(MODULES))
+@pytest.mark.parametrize("name", list(catalogue.optimizers()))
 def test_optimizer_profile_runs_on_every_shape(name, profile):
     """Each profile's conventions and defaults are accepted; 0-d, empty and 2-d params keep shape and dtype."""
-    module, kwargs = MODULES[name], _kwargs(profile, name)
+    module, kwargs = catalogue.optimizer(name).module, _kwargs(profile, name)
     for theta in (np.array(1.5), np.zeros((0, 2)), np.ones((2, 3))):
         param, state = module.step(theta, np.ones_like(theta), module.init(theta, **kwargs), **kwargs)
         assert isinstance(param, np.ndarray) and param.shape == theta.shape and param.dtype == theta.dtype
@@ -80,7 +79,7 @@ BAD_HYPERPARAMETERS = [
 
 @pytest.mark.parametrize("name, bad, error, match", BAD_HYPERPARAMETERS)
 def test_optimizer_rejects_bad_hyperparameters(name, bad, error, match):
-    module, theta = MODULES[name], np.zeros(2)
+    module, theta = catalogue.optimizer(name).module, np.zeros(2)
     with pytest.raises(error, match=match):
         module.step(theta, theta, module.init(theta), **bad)
     with pytest.raises(error, match=match.replace(r"\.step", r"\.init")):
@@ -103,7 +102,7 @@ BAD_STATES = [
 
 @pytest.mark.parametrize("name, init_kwargs, step_kwargs, error, match", BAD_STATES)
 def test_optimizer_rejects_mismatched_state(name, init_kwargs, step_kwargs, error, match):
-    module, theta = MODULES[name], np.zeros(2)
+    module, theta = catalogue.optimizer(name).module, np.zeros(2)
     with pytest.raises(error, match=match):
         module.step(theta, theta, module.init(theta, **init_kwargs), **step_kwargs)
 
@@ -143,4 +142,4 @@ def test_profiles_conventions_returns_a_copy_and_rejects_unknown_names():
 
 def test_profiles_cover_every_optimizer():
     for table in (profiles.PROFILES, profiles.DEFAULTS):
-        assert all(set(entry) == set(profiles.OPTIMIZERS) for entry in table.values())
+        assert all(tuple(entry) == catalogue.optimizers() for entry in table.values())

@@ -12,13 +12,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from nnspec.conformance import budgets, dtypes
+from nnspec.conformance import errormodel
+from nnspec.conformance.comparison import compare
 from nnspec.conformance.oracles import optimizers as oracle
-from nnspec.reference.optimizers import adadelta, adagrad, adam, adamax, adamw, nadam, profiles, rmsprop, sgd
+from nnspec.reference import catalogue, dtypes
+from nnspec.reference.optimizers import adagrad, adam, profiles
 
 U = dtypes.get("float64").unit_roundoff
-MODULES = {"sgd": sgd, "adagrad": adagrad, "rmsprop": rmsprop, "adadelta": adadelta, "adam": adam, "adamw": adamw,
-           "adamax": adamax, "nadam": nadam}
 ZERO_INITIALISED = ("adagrad", "rmsprop", "adadelta", "adam", "adamw", "adamax", "nadam")
 
 
@@ -117,7 +117,7 @@ def test_amsgrad_v_hat_max_dominates_raw_max(grads, beta2):
 
 
 @pytest.mark.parametrize("profile", list(profiles.PROFILES))
-@pytest.mark.parametrize("name", list(MODULES))
+@pytest.mark.parametrize("name", list(catalogue.optimizers()))
 @given(theta=hnp.arrays(np.float64, (3,), elements=st.floats(-10.0, 10.0)))
 def test_optimizer_zero_gradient_changes_nothing(name, profile, theta):
     """From init, with weight_decay = 0 and eps > 0, zero gradients leave the parameter and every moment array
@@ -125,7 +125,7 @@ def test_optimizer_zero_gradient_changes_nothing(name, profile, theta):
     NAdam's ``mu_product``), and one moment moves: Adamax "in_max" (PyTorch, optax) sets exp_inf = max(beta2 *
     exp_inf, |g| + eps) = eps. Not covered: a momentum buffer filled by earlier nonzero gradients keeps moving
     the parameter, and eps = 0 makes 0/0 (test_optimizer_zero_gradient_with_zero_eps_is_nan)."""
-    module, kwargs = MODULES[name], {**_framework_kwargs(profile, name), "weight_decay": 0.0}
+    module, kwargs = catalogue.optimizer(name).module, {**_framework_kwargs(profile, name), "weight_decay": 0.0}
     start = module.init(theta, **kwargs)
     param, state = theta, start
     for _ in range(3):
@@ -143,7 +143,7 @@ def test_optimizer_zero_gradient_changes_nothing(name, profile, theta):
 def test_optimizer_zero_gradient_with_zero_eps_is_nan(name):
     """The exception to the property above: with eps = 0 and zero moments, the update is 0/0 = NaN (IEEE),
     as in PyTorch; the reference does not hide it with an epsilon the spec does not name."""
-    module, theta = MODULES[name], np.array([1.0])
+    module, theta = catalogue.optimizer(name).module, np.array([1.0])
     kwargs = {"eps": 0.0, "initial_accumulator_value": 0.0} if name == "adagrad" else {"eps": 0.0}
     with np.errstate(invalid="ignore", divide="ignore"):
         param = module.step(theta, np.zeros(1), module.init(theta, **kwargs), **kwargs)[0]
@@ -152,9 +152,9 @@ def test_optimizer_zero_gradient_with_zero_eps_is_nan(name):
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float16])
 @pytest.mark.parametrize("profile", list(profiles.PROFILES))
-@pytest.mark.parametrize("name", list(MODULES))
+@pytest.mark.parametrize("name", list(catalogue.optimizers()))
 def test_optimizer_keeps_param_dtype(name, profile, dtype):
-    module, kwargs = MODULES[name], _framework_kwargs(profile, name)
+    module, kwargs = catalogue.optimizer(name).module, _framework_kwargs(profile, name)
     theta = np.array([0.5, -1.0, 2.0], dtype=dtype)
     param, state = theta, module.init(theta, **kwargs)
     for g in ([0.25, -0.5, 1.0], [1.0, 0.5, -0.25]):
@@ -178,5 +178,5 @@ def test_adam_float32_within_float32_budget(profile, theta, grads):
     variant = {"amsgrad": False, **conventions}
     value, bound = oracle.exact_steps("adam", variant, theta.astype(np.float64), [g.astype(np.float64) for g in grads],
                                       hyper, u=2.0**-24, inputs_rounded=True)["param_3"]
-    outcome = budgets.compare(param, value, 4 * bound + budgets.UNDERFLOW_FLOOR * dtypes.get("float32").tiny)
+    outcome = compare(param, value, 4 * bound + errormodel.UNDERFLOW_FLOOR * dtypes.get("float32").tiny)
     assert outcome.ok, outcome.describe()

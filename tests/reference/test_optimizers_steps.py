@@ -5,7 +5,7 @@ the papers' form where the reference takes PyTorch's order) and evaluated at 50 
 initial state, for every optimizer and every named convention (each value of each convention at least once,
 and every framework profile), comparing the parameter after each step and every state field.
 
-Budget: SAFETY * bound + budgets.UNDERFLOW_FLOOR * tiny, where ``bound`` is the oracle's first-order running
+Budget: SAFETY * bound + errormodel.UNDERFLOW_FLOOR * tiny, where ``bound`` is the oracle's first-order running
 error bound of the spec's formula at that input (float64 unit roundoff). SAFETY = 4 covers the difference between
 the reference's operation order and the oracle's expression tree (e.g. lr / bc1 * m / (sqrt(v) / sqrt(bc2) + eps)
 against lr * m_hat / (sqrt(v_hat) + eps)): a few more roundings of the same magnitudes.
@@ -22,16 +22,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from nnspec.conformance import budgets, dtypes
+from nnspec.conformance import errormodel
+from nnspec.conformance.comparison import compare
 from nnspec.conformance.oracles import optimizers as oracle
 from nnspec.conformance.strategies.arrays import float_arrays
-from nnspec.reference.optimizers import adadelta, adagrad, adam, adamax, adamw, nadam, profiles, rmsprop, sgd
+from nnspec.reference import catalogue, dtypes
+from nnspec.reference.optimizers import profiles
 
 SAFETY = 4.0
-FLOOR = budgets.UNDERFLOW_FLOOR * dtypes.get("float64").tiny
+FLOOR = errormodel.UNDERFLOW_FLOOR * dtypes.get("float64").tiny
 STEPS = 3
-MODULES = {"sgd": sgd, "adagrad": adagrad, "rmsprop": rmsprop, "adadelta": adadelta, "adam": adam, "adamw": adamw,
-           "adamax": adamax, "nadam": nadam}
 _STRUCTURAL = ("uses_momentum", "nesterov", "centered", "amsgrad")
 
 
@@ -130,12 +130,12 @@ def test_optimizer_matches_oracle(case, data, problem):
     theta, grads = problem
     hyper = _hyperparameters(data.draw, name, variant)
     conventions = {k: v for k, v in variant.items() if k not in _STRUCTURAL}
-    params, state = _run(MODULES[name], theta, grads, hyper, conventions)
+    params, state = _run(catalogue.optimizer(name).module, theta, grads, hyper, conventions)
     numbers = {k: v for k, v in {**hyper, **conventions}.items() if not isinstance(v, (bool, str))}
     exact = oracle.exact_steps(name, variant, theta, grads, numbers)
     observed = {f"param_{t}": p for t, p in enumerate(params, 1)}
     observed.update({field: getattr(state, field) for field in state._fields[1:] if field in exact})
     assert set(observed) == set(exact), f"outputs {sorted(observed)} against the oracle's {sorted(exact)}"
     for key, (value, bound) in exact.items():
-        outcome = budgets.compare(np.broadcast_to(observed[key], value.shape), value, SAFETY * bound + FLOOR)
+        outcome = compare(np.broadcast_to(observed[key], value.shape), value, SAFETY * bound + FLOOR)
         assert outcome.ok, f"{name} {variant} {key}: {outcome.describe()}"

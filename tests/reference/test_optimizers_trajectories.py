@@ -6,7 +6,7 @@ Oracles (nnspec.conformance.oracles.optimizers, independent of the reference):
   with rsolve's heavy-ball closed form;
 - the symbolic first step of Adam simplifies to the paper's -lr * g / (|g| + eps) (or its eps-hat form).
 
-Budgets: SAFETY * bound + budgets.UNDERFLOW_FLOOR * tiny, where ``bound`` is the oracle's first-order error bound
+Budgets: SAFETY * bound + errormodel.UNDERFLOW_FLOOR * tiny, where ``bound`` is the oracle's first-order error bound
 of a float64 run (each step's roundings carried forward by |M|), in units of float64 rounding. Hand-checked
 values are compared within a few units of rounding of the value itself.
 """
@@ -23,13 +23,14 @@ import sympy as sp
 from hypothesis import given
 from hypothesis import strategies as st
 
-from nnspec.conformance import budgets, dtypes
+from nnspec.conformance import errormodel
 from nnspec.conformance.oracles import optimizers as oracle
+from nnspec.reference import dtypes
 from nnspec.reference.optimizers import adam, adamw, nadam, profiles, sgd
 
 U = dtypes.get("float64").unit_roundoff
 SAFETY = 4.0
-FLOOR = budgets.UNDERFLOW_FLOOR * dtypes.get("float64").tiny
+FLOOR = errormodel.UNDERFLOW_FLOOR * dtypes.get("float64").tiny
 BUFFERS = ("raw_gradient_first_step_undampened", "zero_init", "lr_scaled")
 
 

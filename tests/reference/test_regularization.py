@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from nnspec.conformance import budgets
+from nnspec.conformance.errormodel import gamma
 from nnspec.conformance.strategies.arrays import float_arrays
 from nnspec.reference import regularization
 from nnspec.reference.optimizers import adam, adamw, sgd
@@ -60,7 +60,7 @@ def test_plain_sgd_coupled_and_decoupled_agree(pair, decay, lr):
     # theta - lr (g + wd theta) against (theta - lr wd theta) - lr g: each a handful of roundings of terms
     # bounded by |theta| + lr |g| + lr wd |theta|
     magnitude = np.abs(theta) + lr * np.abs(g) + lr * decay * np.abs(theta)
-    assert np.all(np.abs(coupled - decoupled) <= 2 * budgets.gamma(4, U) * magnitude)
+    assert np.all(np.abs(coupled - decoupled) <= 2 * gamma(4, U) * magnitude)
 
 
 def test_with_momentum_coupled_and_decoupled_differ_after_two_steps():

@@ -1,19 +1,10 @@
 """JAX backend: jax.numpy / jax.nn primitives, optax losses, jax.vjp for gradients; CPU, or GPU when jaxlib has one.
 
 JAX is functional: a primitive is a pure function of arrays, its gradient is ``jax.vjp`` of that function, and a
-network is a pure function of its parameter pytree. JAX keeps dense weights as (in, out), like nnspec, so there
-is no layout translation at all. float64 needs ``jax_enable_x64``, which the backend turns on when constructed
-(``--backend-option x64=0`` leaves it off; float64 is then not declared).
-
-Which library function computes each primitive:
-
-- activations: ``jax.nn.{sigmoid, tanh (jnp.tanh), relu, leaky_relu, softplus, gelu, softmax, log_softmax}``;
-- losses: ``optax.losses.squared_error`` (mean squared error; ``optax.losses.l2_loss`` is half of it),
-  ``optax.losses.sigmoid_binary_cross_entropy``, ``optax.losses.softmax_cross_entropy`` (probabilities, and
-  labels with label smoothing: ``jax.nn.one_hot`` then ``optax.losses.smooth_labels``) and
-  ``optax.losses.softmax_cross_entropy_with_integer_labels``; optax returns per-example losses, reduced here
-  with ``jnp.mean`` / ``jnp.sum``, as every optax user does;
-- ``binary_cross_entropy`` on probabilities is not declared: neither jax nor optax has one.
+network is a pure function of its parameter pytree (model.py). JAX keeps dense weights as (in, out), like nnspec,
+so there is no layout translation at all. float64 needs ``jax_enable_x64``, which the backend turns on when
+constructed (``--backend-option x64=0`` leaves it off; float64 is then not declared). Which library function
+computes each primitive: tables.py.
 """
 
 from __future__ import annotations
@@ -23,77 +14,21 @@ from types import MappingProxyType
 
 import numpy as np
 
-from nnspec.adapters.base import Backend, Capabilities, NetworkResult, UnsupportedError
-from nnspec.adapters.jax_known_issues import KNOWN_ISSUES
-from nnspec.reference import catalogue
-
-try:
+try:  # first: the modules below import jax and optax too
     import jax
     import jax.numpy as jnp
     import optax
 except ImportError as error:  # pragma: no cover - exercised only without jax
     raise ImportError("the jax backend needs JAX and optax: pip install 'nnspec[jax]'") from error
 
-from nnspec.adapters.jax_optimizers import JaxOptimizersMixin  # noqa: E402  (needs jax: imported after the check)
+from nnspec.adapters.base import Backend, Capabilities, NetworkResult, UnsupportedError
+from nnspec.adapters.jax import model
+from nnspec.adapters.jax.known_issues import KNOWN_ISSUES
+from nnspec.adapters.jax.optimizers import JaxOptimizersMixin
+from nnspec.adapters.jax.tables import CONVENTIONS, DTYPES, OPS
+from nnspec.reference import catalogue
 
-_DTYPES = {"float64": jnp.float64, "float32": jnp.float32, "float16": jnp.float16, "bfloat16": jnp.bfloat16}
-
-_ACTIVATIONS = {
-    "identity": lambda x, p: x,
-    "sigmoid": lambda x, p: jax.nn.sigmoid(x),
-    "tanh": lambda x, p: jnp.tanh(x),
-    "relu": lambda x, p: jax.nn.relu(x),
-    "leaky_relu": lambda x, p: jax.nn.leaky_relu(x, negative_slope=p.get("negative_slope", 0.01)),
-    "softplus": lambda x, p: jax.nn.softplus(x),
-    "gelu": lambda x, p: jax.nn.gelu(x, approximate=p.get("approximate", "none") == "tanh"),
-    "softmax": lambda x, p: jax.nn.softmax(x, axis=p.get("axis", -1)),
-    "log_softmax": lambda x, p: jax.nn.log_softmax(x, axis=p.get("axis", -1)),
-}
-
-
-def _reduce(losses, params):
-    reduction = params.get("reduction", "mean")
-    if reduction == "none":
-        return losses
-    return jnp.mean(losses) if reduction == "mean" else jnp.sum(losses)
-
-
-def _cross_entropy(logits, target, params):
-    smoothing = params.get("label_smoothing", 0.0)
-    if jnp.issubdtype(target.dtype, jnp.integer) and smoothing == 0:
-        return _reduce(optax.losses.softmax_cross_entropy_with_integer_labels(logits, target), params)
-    if jnp.issubdtype(target.dtype, jnp.integer):
-        target = jax.nn.one_hot(target, logits.shape[-1], dtype=logits.dtype)
-    if smoothing != 0:
-        target = optax.losses.smooth_labels(target, smoothing)
-    return _reduce(optax.losses.softmax_cross_entropy(logits, target), params)
-
-
-_LOSSES = {
-    "mean_squared_error": lambda t, p: _reduce(optax.losses.squared_error(t["prediction"], t["target"]), p),
-    "binary_cross_entropy_with_logits": lambda t, p: _reduce(
-        optax.losses.sigmoid_binary_cross_entropy(t["logits"], t["target"]), p),
-    "softmax_cross_entropy": lambda t, p: _cross_entropy(t["logits"], t["target"], p),
-    "softmax_cross_entropy_probs": lambda t, p: _cross_entropy(t["logits"], t["target"], p),
-}
-
-def _on_x(activation):
-    return lambda t, p: activation(t["x"], p)
-
-
-_OPS = {
-    **{name: _on_x(activation) for name, activation in _ACTIVATIONS.items()},
-    "gelu_tanh": lambda t, p: _ACTIVATIONS["gelu"](t["x"], p),
-    **_LOSSES,
-    "dense": lambda t, p: jnp.dot(t["x"], t["weight"]) + t["bias"] if t.get("bias") is not None
-    else jnp.dot(t["x"], t["weight"]),
-}
-
-
-#: jax.nn.relu and leaky_relu differentiate through a select on x > 0: at x = NaN the VJP takes the negative
-#: branch, 0 and the slope (docs/spec/conventions.md#nan-propagation).
-CONVENTIONS = MappingProxyType({"relu": MappingProxyType({"nan_derivative": "negative"}),
-                                "leaky_relu": MappingProxyType({"nan_derivative": "negative"})})
+__all__ = ["JaxBackend"]
 
 
 class JaxBackend(JaxOptimizersMixin, Backend):
@@ -103,7 +38,7 @@ class JaxBackend(JaxOptimizersMixin, Backend):
     ``jax_default_matmul_precision`` (default: JAX's own, which is what users get)."""
 
     name = "jax"
-    ops: Mapping[str, object] = MappingProxyType(_OPS)
+    ops: Mapping[str, object] = OPS
     known_issues = KNOWN_ISSUES
 
     option_names = MappingProxyType({"x64": "1 (default) enables float64", "jit": "1 (default) jits each op",
@@ -151,7 +86,7 @@ class JaxBackend(JaxOptimizersMixin, Backend):
             return jax.device_put(value.astype(np.int32), self._device)
         if dtype not in self.capabilities().dtypes:
             raise UnsupportedError(f"jax: dtype {dtype!r}")
-        return jax.device_put(value.astype(_DTYPES[dtype]), self._device)
+        return jax.device_put(value.astype(DTYPES[dtype]), self._device)
 
     def _arrays(self, arrays: Mapping[str, np.ndarray], dtype: str) -> dict:
         return {k: self._array(v, dtype) for k, v in arrays.items() if v is not None}
@@ -246,28 +181,14 @@ class JaxBackend(JaxOptimizersMixin, Backend):
             outputs.append(_numpy(hidden))
         return outputs
 
-    # --- the network as a pure function of its parameters (also used by training_step) ----------------------
+    # --- the network of model.py (also used by training_step) ------------------------------------------------
 
     def parameters(self, layers: Sequence, dtype: str) -> list:
-        """The parameter pytree: [(weight (in, out), bias or None), ...] on the device."""
-        return [(self._array(layer.weight, dtype), None if layer.bias is None else self._array(layer.bias, dtype))
-                for layer in layers]
+        """The parameter pytree (``model.parameters``) on the device."""
+        return model.parameters(layers, lambda array: self._array(array, dtype))
 
-    @staticmethod
-    def loss_function(layers: Sequence, loss: str, loss_params: Mapping[str, object], dropout_masks=None):
-        """(params, x, target) -> loss of the sequential network; ``dropout_masks[l]`` (scaled) multiplies
-        layer l's activation output."""
-        activations = [(layer.activation, dict(layer.activation_params)) for layer in layers]
-        target_name = "prediction" if loss == "mean_squared_error" else "logits"
-
-        def function(params, x, target):
-            for index, ((weight, bias), (activation, act_params)) in enumerate(zip(params, activations)):
-                x = _ACTIVATIONS[activation](_OPS["dense"]({"x": x, "weight": weight, "bias": bias}, {}), act_params)
-                if dropout_masks is not None and dropout_masks[index] is not None:
-                    x = x * dropout_masks[index]
-            return _LOSSES[loss]({target_name: x, "target": target}, dict(loss_params))
-
-        return function
+    #: (layers, loss, loss_params, dropout_masks=None) -> the network's loss as a function of (params, x, target)
+    loss_function = staticmethod(model.loss_function)
 
 
 def _numpy(value) -> np.ndarray:

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from nnspec.reference import _validation as check
+
 __all__ = ["Format", "FORMATS", "get", "round_to"]
 
 
@@ -56,13 +58,16 @@ FORMATS = {
 def get(name: str) -> Format:
     """Return the format called ``name``.
 
+    Spec: docs/spec/error-budgets.md#method
+
+    Raises:
+        ValueError: if ``name`` is not one of ``FORMATS``.
+
     Example:
         >>> get("float32").unit_roundoff == 2.0 ** -24
         True
     """
-    if name not in FORMATS:
-        raise ValueError(f"dtypes.get: name must be one of {', '.join(FORMATS)}, got {name!r}")
-    return FORMATS[name]
+    return FORMATS[check.choice("dtypes.get", "name", name, tuple(FORMATS))]
 
 
 def _round_bfloat16(x: np.ndarray) -> np.ndarray:
@@ -82,16 +87,23 @@ def _round_bfloat16(x: np.ndarray) -> np.ndarray:
 def round_to(x: np.ndarray, dtype: str) -> np.ndarray:
     """Round float64 values to the nearest value of ``dtype``, returned as float64.
 
+    Spec: docs/spec/error-budgets.md#method
+
+    Raises:
+        TypeError: if ``x`` is not an array of real numbers. ValueError: if ``dtype`` is not one of ``FORMATS``.
+
     Example:
         >>> float(round_to(np.array(0.1), "float32")[()]) == float(np.float32(0.1))
         True
         >>> float(round_to(np.array(1.0 + 2.0 ** -9), "bfloat16")[()])
         1.0
     """
-    x = np.asarray(x, dtype=np.float64)
+    check.choice("dtypes.round_to", "dtype", dtype, tuple(FORMATS))
+    x = check.array("dtypes.round_to", "x", x)
+    if x.dtype.kind not in "fiu":
+        raise TypeError(f"dtypes.round_to: x must be an array of real numbers, got {x.dtype}")
+    x = x.astype(np.float64, copy=False)
     if dtype == "bfloat16":
         return _round_bfloat16(x).reshape(x.shape)
-    if dtype not in FORMATS:
-        raise ValueError(f"dtypes.round_to: dtype must be one of {', '.join(FORMATS)}, got {dtype!r}")
     with np.errstate(over="ignore"):
         return x.astype(np.dtype(dtype)).astype(np.float64)

@@ -28,7 +28,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from nnspec.adapters.base import UnsupportedError
+from nnspec.adapters.base import OptimizerDeclaration, UnsupportedError
 from nnspec.reference.optimizers import profiles
 
 __all__ = ["JaxOptimizersMixin"]
@@ -122,13 +122,14 @@ def _read(state, fields: Mapping[str, str]) -> dict[str, object]:
 
 class JaxOptimizersMixin:
     """Optimizer and training methods of JaxBackend (which provides ``_array``, ``parameters`` and
-    ``loss_function``). ``OPTIMIZER_CONVENTIONS`` and ``TRAINING_FEATURES`` are what capabilities() declares."""
+    ``loss_function``). ``OPTIMIZER_CONVENTIONS`` (optimizer name -> ``OptimizerDeclaration``) and
+    ``TRAINING_FEATURES`` are what capabilities() declares."""
 
-    OPTIMIZER_CONVENTIONS: Mapping[str, Mapping[str, object]] = MappingProxyType(
-        {name: {**profiles.conventions("optax", name),
-                # optax's NAdam derives beta1**t from its step count and holds no running product
-                **({"state_not_held": ("mu_product",)} if name == "nadam" else {})}
-         for name in _STATE_FIELDS})
+    OPTIMIZER_CONVENTIONS: Mapping[str, OptimizerDeclaration] = MappingProxyType({
+        name: OptimizerDeclaration(MappingProxyType(profiles.conventions("optax", name)),
+                                   # optax's NAdam derives beta1**t from its step count and holds no running product
+                                   state_not_held=("mu_product",) if name == "nadam" else ())
+        for name in _STATE_FIELDS})
     #: dropout is JAX's own stax.Dropout (jax.example_libraries: jax.random.bernoulli, then where(keep, x / keep
     #: rate, 0)); no early stopping and no data loader (JAX has none)
     TRAINING_FEATURES: frozenset = frozenset({"training_step", "dropout"})

@@ -3,6 +3,7 @@
 Each is written up in docs/findings.md with its minimal input and replay command. Only the inputs named by
 ``where`` are excused; everything else about the primitive is still checked. Verified with torch 2.13.0 (CPU,
 AVX-512 and, through ``ONEDNN_MAX_CPU_ISA=AVX2``, AVX2); tests/findings/test_torch_findings.py re-checks each.
+The predicates several frameworks share are in known_issue_rules.py.
 """
 
 from __future__ import annotations
@@ -13,15 +14,17 @@ import os
 import numpy as np
 
 from nnspec.adapters.base import KnownIssue
-from nnspec.adapters.known_issue_rules import LOSSES, mean_overflows, reference_trajectory
-from nnspec.conformance import dtypes
+from nnspec.adapters.known_issue_rules import (
+    gelu_tanh_grad_overflows,
+    infinite,
+    mean_overflow_issues,
+    mean_overflows,
+    per_output,
+    reference_trajectory,
+)
+from nnspec.reference import dtypes
 
 __all__ = ["KNOWN_ISSUES", "onednn_avx512_gelu"]
-
-
-def _per_output(mask: np.ndarray, params) -> np.ndarray:
-    """Elementwise for reduction 'none'; a reduced loss is excused when any element is."""
-    return mask if params.get("reduction", "mean") == "none" else np.any(mask)
 
 
 @functools.cache
@@ -60,19 +63,11 @@ def _gelu_tanh_minus_infinity(arrays, params, dtype):
     return np.asarray(arrays["x"]) == -np.inf  # -inf * (1 + tanh(-inf)) = -inf * 0; +inf is right
 
 
-def _gelu_infinite_grad(arrays, params, dtype):
-    return np.isinf(arrays["x"])  # the derivative is NaN at both infinities on every path
-
-
 def _gelu_overflow(arrays, params, dtype):
     """oneDNN's AVX-512 kernel forms x * (1 + erf(x / sqrt 2)) = 2x in float32 before halving: inf for
     x > float32 max / 2 (also for bfloat16 inputs, which it computes in float32)."""
     x = np.asarray(arrays["x"], dtype=np.float64)
     return (x > dtypes.get("float32").max / 2) & _onednn_gelu_path(arrays, params, dtype)
-
-
-def _gelu_tanh_grad_overflow(arrays, params, dtype):
-    return np.abs(arrays["x"]) >= np.sqrt(dtypes.get(dtype).max)  # x * x overflows inside the derivative
 
 
 def _bce_grad_float16_floor(arrays, params, dtype):
@@ -108,7 +103,7 @@ def _smoothing_sum_overflows(arrays, params, dtype):
 def _bce_logits_infinite(arrays, params, dtype):
     """NaN at -inf for every target and at +inf with target 1; +inf with target < 1 gives the right +inf."""
     x, y = np.asarray(arrays["logits"]), np.asarray(arrays["target"])
-    return _per_output((x == -np.inf) | ((x == np.inf) & (y == 1)), params)
+    return per_output((x == -np.inf) | ((x == np.inf) & (y == 1)), params)
 
 
 #: Losses whose float16 mean torch accumulates in float16 on CPU (nll_loss, the probabilities form of
@@ -129,13 +124,11 @@ def _mean_overflows(loss: str):
     return torch_where
 
 
-KNOWN_ISSUES = tuple(
-    KnownIssue("torch-mean-overflow", loss, "forward", _mean_overflows(loss),
-               "reduction='mean' overflows to inf when the sum of the losses exceeds the range of the type torch "
-               "sums in (float32 for float32 and bfloat16; float16 itself for float16 nll_loss/cross_entropy), "
-               "although the mean is finite", "docs/findings.md#torch-mean-overflow")
-    for loss in LOSSES
-) + (
+KNOWN_ISSUES = mean_overflow_issues(
+    "torch-mean-overflow",
+    "reduction='mean' overflows to inf when the sum of the losses exceeds the range of the type torch sums in "
+    "(float32 for float32 and bfloat16; float16 itself for float16 nll_loss/cross_entropy), although the mean is "
+    "finite", _mean_overflows) + (
     KnownIssue("torch-gelu-at-infinity", "gelu", "forward", _gelu_infinite,
                "gelu(-inf) is NaN (spec: the limit 0); gelu(+inf) is NaN (spec: +inf) only in oneDNN's AVX-512 "
                "kernel (float32/bfloat16, >= 2 elements, AVX-512 CPU)",
@@ -147,13 +140,13 @@ KNOWN_ISSUES = tuple(
     KnownIssue("torch-gelu-at-infinity", "gelu_tanh", "forward", _gelu_tanh_minus_infinity,
                "gelu(-inf, approximate='tanh') is NaN (spec: the limit 0)",
                "docs/findings.md#torch-gelu-at-infinity"),
-    KnownIssue("torch-gelu-at-infinity", "gelu", "vjp", _gelu_infinite_grad,
+    KnownIssue("torch-gelu-at-infinity", "gelu", "vjp", infinite,
                "the GELU derivative at +-inf is NaN (spec: the limits 1 and 0)",
                "docs/findings.md#torch-gelu-at-infinity"),
-    KnownIssue("torch-gelu-at-infinity", "gelu_tanh", "vjp", _gelu_infinite_grad,
+    KnownIssue("torch-gelu-at-infinity", "gelu_tanh", "vjp", infinite,
                "the tanh-GELU derivative at +-inf is NaN (spec: the limits 1 and 0)",
                "docs/findings.md#torch-gelu-at-infinity"),
-    KnownIssue("torch-gelu-tanh-grad-overflow", "gelu_tanh", "vjp", _gelu_tanh_grad_overflow,
+    KnownIssue("torch-gelu-tanh-grad-overflow", "gelu_tanh", "vjp", gelu_tanh_grad_overflows,
                "the tanh-GELU derivative is NaN once x*x overflows (|x| >= sqrt(max)); spec: 1 for x -> +inf, "
                "0 for x -> -inf", "docs/findings.md#torch-gelu-tanh-grad-overflow"),
     KnownIssue("torch-bce-grad-float16-floor", "binary_cross_entropy", "vjp", _bce_grad_float16_floor,
@@ -179,7 +172,7 @@ KNOWN_ISSUES = tuple(
 
 
 def _nan_probability(arrays, params, dtype):
-    return _per_output(np.isnan(arrays["probability"]) | np.isnan(arrays["target"]), params)
+    return per_output(np.isnan(arrays["probability"]) | np.isnan(arrays["target"]), params)
 
 
 KNOWN_ISSUES += tuple(

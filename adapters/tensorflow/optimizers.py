@@ -13,11 +13,11 @@ from types import MappingProxyType
 
 import numpy as np
 
-from nnspec.adapters.base import UnsupportedError
-from nnspec.adapters.keras_training import floatx, keras, tf
+from nnspec.adapters.base import OptimizerDeclaration, UnsupportedError
+from nnspec.adapters.tensorflow.runtime import floatx, keras, tf
 from nnspec.reference.optimizers import adadelta, adagrad, adam, adamax, nadam, profiles, rmsprop, sgd
 
-__all__ = ["KerasOptimizersMixin"]
+__all__ = ["KerasOptimizersMixin", "KERAS_DECLARATIONS"]
 
 #: optimizer -> (Keras class name, reference State, Keras slot suffix -> State field)
 _OPTIMIZERS = {
@@ -83,14 +83,18 @@ _PRECISION = {name: {**({"dtype_arithmetic": _DTYPE_ARITHMETIC[name], "moment_up
                                                  "weight_decay")}
               for name in _OPTIMIZERS}
 
+#: What Keras declares for each optimizer: the keras profile's conventions and Keras's precision facts.
+KERAS_DECLARATIONS: Mapping[str, OptimizerDeclaration] = MappingProxyType({
+    name: OptimizerDeclaration(MappingProxyType(profiles.conventions("keras", name)),
+                               MappingProxyType(_PRECISION[name]))
+    for name in _OPTIMIZERS})
+
 
 class KerasOptimizersMixin:
-    """Optimizer methods of TensorFlowBackend. ``OPTIMIZER_CONVENTIONS`` is what capabilities() declares: the
-    keras profile's conventions and Keras's precision facts."""
+    """Optimizer methods of TensorFlowBackend. ``OPTIMIZER_CONVENTIONS`` is what capabilities() declares (optimizer
+    name -> ``OptimizerDeclaration``)."""
 
-    OPTIMIZER_CONVENTIONS = MappingProxyType({
-        name: MappingProxyType({**profiles.conventions("keras", name), **_PRECISION.get(name, {})})
-        for name in _OPTIMIZERS})
+    OPTIMIZER_CONVENTIONS = KERAS_DECLARATIONS
 
     def _keras_optimizer(self, optimizer: str, hyper: Mapping[str, object]):
         if optimizer not in _OPTIMIZERS:

@@ -24,10 +24,10 @@ from types import MappingProxyType
 import numpy as np
 import torch
 
-from nnspec.adapters.base import UnsupportedError
+from nnspec.adapters.base import OptimizerDeclaration, UnsupportedError
 from nnspec.reference.optimizers import profiles
 
-__all__ = ["TorchOptimizersMixin", "OPTIMIZER_CLASSES", "PYTORCH_CONVENTIONS"]
+__all__ = ["TorchOptimizersMixin", "OPTIMIZER_CLASSES", "PYTORCH_DECLARATIONS"]
 
 OPTIMIZER_CLASSES = MappingProxyType({
     "sgd": torch.optim.SGD, "adagrad": torch.optim.Adagrad, "rmsprop": torch.optim.RMSprop,
@@ -38,33 +38,33 @@ OPTIMIZER_CLASSES = MappingProxyType({
 _IMPLEMENTATIONS = {"for_loop": {"foreach": False}, "foreach": {"foreach": True}, "fused": {"fused": True}}
 
 
-def _declared() -> dict[str, dict[str, object]]:
-    table = {name: profiles.conventions("pytorch", name) for name in OPTIMIZER_CLASSES}
-    # NAdam's mu_product is a float32 tensor unless torch's default dtype is float64 (the suite never changes
-    # it): a precision fact for the budget, not a reference keyword (docs/findings.md#torch-nadam-mu-product).
-    table["nadam"]["scalar_dtype"] = "float32"
-    return table
+#: NAdam's mu_product is a float32 tensor unless torch's default dtype is float64 (the suite never changes it): a
+#: precision fact for the budget, not a reference keyword (docs/findings.md#torch-nadam-mu-product).
+_PRECISION = {"nadam": {"scalar_dtype": "float32"}}
 
-
-#: The conventions PyTorch follows, for every torch.optim class nnspec knows.
-PYTORCH_CONVENTIONS: Mapping[str, Mapping[str, object]] = MappingProxyType(_declared())
+#: What PyTorch declares for every torch.optim class nnspec knows: the pytorch profile and its precision facts.
+PYTORCH_DECLARATIONS: Mapping[str, OptimizerDeclaration] = MappingProxyType({
+    name: OptimizerDeclaration(MappingProxyType(profiles.conventions("pytorch", name)),
+                               MappingProxyType(_PRECISION.get(name, {})))
+    for name in OPTIMIZER_CLASSES})
 
 
 class TorchOptimizersMixin:
-    """Optimizer methods of TorchBackend. ``OPTIMIZER_CONVENTIONS`` is what capabilities() declares."""
+    """Optimizer methods of TorchBackend. ``OPTIMIZER_CONVENTIONS`` is what capabilities() declares (optimizer
+    name -> ``OptimizerDeclaration``)."""
 
     #: optimizer name -> torch.optim class; a class attribute so that a subclass (a mutant) can swap one entry
     optimizer_classes: Mapping[str, type] = OPTIMIZER_CLASSES
 
     @property
-    def OPTIMIZER_CONVENTIONS(self) -> Mapping[str, Mapping[str, object]]:  # noqa: N802 - the mixin's contract
-        """PyTorch's conventions for every optimizer; with ``optimizer_impl=fused`` only for the classes whose
+    def OPTIMIZER_CONVENTIONS(self) -> Mapping[str, OptimizerDeclaration]:  # noqa: N802 - the mixin's contract
+        """PyTorch's declaration for every optimizer; with ``optimizer_impl=fused`` only for the classes whose
         fused kernel runs on this device (asked of torch once: one step of a one-element parameter)."""
         if self.options.get("optimizer_impl") != "fused":
-            return PYTORCH_CONVENTIONS
+            return PYTORCH_DECLARATIONS
         if not hasattr(self, "_fused_names"):
             self._fused_names = [name for name, cls in self.optimizer_classes.items() if self._has_fused(cls)]
-        return MappingProxyType({name: PYTORCH_CONVENTIONS[name] for name in self._fused_names})
+        return MappingProxyType({name: PYTORCH_DECLARATIONS[name] for name in self._fused_names})
 
     def _has_fused(self, cls: type) -> bool:
         if "fused" not in inspect.signature(cls).parameters:

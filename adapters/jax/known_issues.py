@@ -2,7 +2,7 @@
 
 Each is written up in docs/findings.md (section "JAX") with its minimal input and replay command. Only the
 inputs named by ``where`` are excused; everything else about the primitive is still checked. Verified with
-jax 0.10.2 and optax 0.2.8 (CPU).
+jax 0.10.2 and optax 0.2.8 (CPU). The predicates several frameworks share are in known_issue_rules.py.
 """
 
 from __future__ import annotations
@@ -10,16 +10,17 @@ from __future__ import annotations
 import numpy as np
 
 from nnspec.adapters.base import KnownIssue
-from nnspec.adapters.known_issue_rules import LOSSES, gelu_grad_overflows, mean_overflows, reference_trajectory
-from nnspec.conformance import dtypes
+from nnspec.adapters.known_issue_rules import (
+    gelu_grad_overflows,
+    mean_overflow_issues,
+    minus_infinity,
+    per_output,
+    reference_trajectory,
+)
+from nnspec.reference import dtypes
 from nnspec.reference.activations import log_softmax
 
 __all__ = ["KNOWN_ISSUES"]
-
-
-def _per_output(mask: np.ndarray, params) -> np.ndarray:
-    """Elementwise (or per example) for reduction 'none'; a reduced loss is excused when any element is."""
-    return mask if params.get("reduction", "mean") == "none" else np.any(mask)
 
 
 def _in_dtype(x: np.ndarray, dtype: str) -> np.ndarray:
@@ -28,10 +29,6 @@ def _in_dtype(x: np.ndarray, dtype: str) -> np.ndarray:
 
 def _leaky_relu_at_zero(arrays, params, dtype):
     return arrays["x"] == 0  # +0 and -0: jnp.where(x >= 0, x, slope * x) takes the x branch
-
-
-def _minus_infinity(arrays, params, dtype):
-    return arrays["x"] == -np.inf
 
 
 def _cube_derivative_overflows(arrays, params, dtype):
@@ -43,7 +40,7 @@ def _cube_derivative_overflows(arrays, params, dtype):
 
 def _bce_logits_infinite_agreeing(arrays, params, dtype):
     x, y = arrays["logits"], arrays["target"]
-    return _per_output(((x == np.inf) & (y == 1)) | ((x == -np.inf) & (y == 0)), params)
+    return per_output(((x == np.inf) & (y == 1)) | ((x == -np.inf) & (y == 0)), params)
 
 
 def _softplus_cancelling_branch(arrays, params, dtype):
@@ -67,7 +64,7 @@ def _cross_entropy_label_cancels(arrays, params, dtype):
         return np.zeros(x.shape[0], dtype=bool) if params.get("reduction", "mean") == "none" else np.False_
     label_logits = np.take_along_axis(x, labels[:, None], axis=-1)[:, 0]
     loss = -np.take_along_axis(log_softmax.forward(x, axis=-1), labels[:, None], axis=-1)[:, 0]
-    return _per_output(np.abs(label_logits) > loss, params)
+    return per_output(np.abs(label_logits) > loss, params)
 
 
 def _adagrad_sum_underflows(arrays, params, dtype):
@@ -104,10 +101,10 @@ KNOWN_ISSUES = (
                "jax.nn.leaky_relu'(0) is 1 (its where(x >= 0, ...) is differentiated through the x branch); spec: "
                "the slope, as in PyTorch and TF, and as JAX's own relu'(0) = 0 (leaky_relu with slope 0)",
                f"{_FINDINGS}#jax-leaky-relu-grad-at-zero"),
-    KnownIssue("jax-gelu-at-minus-infinity", "gelu", "forward", _minus_infinity,
+    KnownIssue("jax-gelu-at-minus-infinity", "gelu", "forward", minus_infinity,
                "jax.nn.gelu(-inf) is NaN (0.5 * x * erfc(inf) = -inf * 0); spec: the limit 0",
                f"{_FINDINGS}#jax-gelu-at-minus-infinity"),
-    KnownIssue("jax-gelu-at-minus-infinity", "gelu_tanh", "forward", _minus_infinity,
+    KnownIssue("jax-gelu-at-minus-infinity", "gelu_tanh", "forward", minus_infinity,
                "jax.nn.gelu(-inf, approximate=True) is NaN (x * 0.5 * (1 + tanh(-inf)) = -inf * 0); spec: the limit 0",
                f"{_FINDINGS}#jax-gelu-at-minus-infinity"),
     KnownIssue("jax-gelu-grad-overflow", "gelu", "vjp", gelu_grad_overflows,
@@ -135,10 +132,9 @@ KNOWN_ISSUES = (
                "optax.losses.softmax_cross_entropy_with_integer_labels computes logsumexp(x) - x[label], which "
                "cancels: logits [1e8, 1e8] give 0 in float32 (spec: log 2), pytorch#11752's bug",
                f"{_FINDINGS}#optax-cross-entropy-integer-labels-cancellation"),
-    *(KnownIssue("jax-mean-overflow", loss, "forward", mean_overflows(loss),
-                 "jnp.mean sums in the input dtype and then divides: the mean of the losses overflows to inf when "
-                 "their sum exceeds the dtype's range although the mean is finite",
-                 "docs/findings.md#torch-mean-overflow") for loss in LOSSES),
+    *mean_overflow_issues("jax-mean-overflow",
+                          "jnp.mean sums in the input dtype and then divides: the mean of the losses overflows to inf "
+                          "when their sum exceeds the dtype's range although the mean is finite"),
 )
 
 

@@ -3,7 +3,8 @@ conventions.
 
 Each is written up in docs/findings.md (section "TensorFlow / Keras") with its minimal input and replay command.
 Only the inputs named by ``where`` are excused; everything else about the primitive is still checked. Verified
-with tensorflow-cpu 2.21.0 and keras 3.15.1 (CPU).
+with tensorflow-cpu 2.21.0 and keras 3.15.1 (CPU). The predicates several frameworks share are in
+known_issue_rules.py.
 """
 
 from __future__ import annotations
@@ -11,32 +12,21 @@ from __future__ import annotations
 import numpy as np
 
 from nnspec.adapters.base import KnownIssue
-from nnspec.adapters.known_issue_rules import LOSSES, gelu_grad_overflows, mean_overflows
-from nnspec.conformance import dtypes
+from nnspec.adapters.known_issue_rules import (
+    gelu_grad_overflows,
+    gelu_tanh_grad_overflows,
+    infinite,
+    mean_overflow_issues,
+    minus_infinity,
+    per_output,
+)
 
 __all__ = ["KNOWN_ISSUES"]
 
 
-def _per_output(mask: np.ndarray, params) -> np.ndarray:
-    """Elementwise for reduction 'none'; a reduced loss is excused when any element is."""
-    return mask if params.get("reduction", "mean") == "none" else np.any(mask)
-
-
-def _minus_infinity(arrays, params, dtype):
-    return arrays["x"] == -np.inf
-
-
-def _infinite(arrays, params, dtype):
-    return np.isinf(arrays["x"])
-
-
-def _gelu_tanh_grad_overflow(arrays, params, dtype):
-    return np.abs(arrays["x"]) >= np.sqrt(dtypes.get(dtype).max)  # x * x overflows inside the derivative
-
-
 def _bce_logits_infinite(arrays, params, dtype):
     x, y = arrays["logits"], arrays["target"]
-    return _per_output(np.isinf(x) & ((x > 0) | (y == 0)), params)
+    return per_output(np.isinf(x) & ((x > 0) | (y == 0)), params)
 
 
 def _tanh_float32_inaccurate(arrays, params, dtype):
@@ -52,16 +42,16 @@ KNOWN_ISSUES = (
     KnownIssue("tf-tanh-float32-accuracy", "tanh", "forward", _tanh_float32_inaccurate,
                "float32 tf.math.tanh is up to 6.14 ulps off for 1.547 <= |x| <= 7.971 (Eigen's rational "
                "approximation; spec: within the 4-ulp libm allowance)", f"{_FINDINGS}#tf-tanh-float32-accuracy"),
-    KnownIssue("tf-gelu-at-infinity", "gelu", "forward", _minus_infinity,
+    KnownIssue("tf-gelu-at-infinity", "gelu", "forward", minus_infinity,
                "gelu(-inf) is NaN (spec: the limit 0)", f"{_FINDINGS}#tf-gelu-at-infinity"),
-    KnownIssue("tf-gelu-at-infinity", "gelu_tanh", "forward", _minus_infinity,
+    KnownIssue("tf-gelu-at-infinity", "gelu_tanh", "forward", minus_infinity,
                "gelu(-inf, approximate=True) is NaN (spec: the limit 0)", f"{_FINDINGS}#tf-gelu-at-infinity"),
-    KnownIssue("tf-gelu-at-infinity", "gelu", "vjp", _infinite,
+    KnownIssue("tf-gelu-at-infinity", "gelu", "vjp", infinite,
                "the GELU derivative at +-inf is NaN (spec: the limits 1 and 0)", f"{_FINDINGS}#tf-gelu-at-infinity"),
     KnownIssue("tf-gelu-grad-overflow", "gelu", "vjp", gelu_grad_overflows,
                "the GELU derivative is NaN once grad_output * x / sqrt(pi) overflows (an inf times exp(-x^2/2) "
                "= 0); spec: grad_output for x -> +inf, 0 for x -> -inf", f"{_FINDINGS}#tf-gelu-grad-overflow"),
-    KnownIssue("tf-gelu-grad-overflow", "gelu_tanh", "vjp", _gelu_tanh_grad_overflow,
+    KnownIssue("tf-gelu-grad-overflow", "gelu_tanh", "vjp", gelu_tanh_grad_overflows,
                "the tanh-GELU derivative is NaN once x*x overflows (|x| >= sqrt(max)); spec: 1 for x -> +inf, "
                "0 for x -> -inf", f"{_FINDINGS}#tf-gelu-grad-overflow"),
     KnownIssue("tf-sigmoid-cross-entropy-infinite-logits", "binary_cross_entropy_with_logits", "forward",
@@ -69,10 +59,10 @@ KNOWN_ISSUES = (
                "tf.nn.sigmoid_cross_entropy_with_logits is NaN at logits +inf (any target: inf - inf or inf * 0) "
                "and at -inf with target 0 (-inf * 0); spec: 0 where the target agrees, +inf otherwise",
                f"{_FINDINGS}#tf-sigmoid-cross-entropy-infinite-logits"),
-    *(KnownIssue("keras-mean-overflow", loss, "forward", mean_overflows(loss),
-                 "the 'sum_over_batch_size' reduction sums the losses in the input dtype and then divides: the mean "
-                 "overflows to inf when the sum exceeds the dtype's range although the mean is finite",
-                 f"{_FINDINGS}#torch-mean-overflow") for loss in LOSSES),
+    *mean_overflow_issues("keras-mean-overflow",
+                          "the 'sum_over_batch_size' reduction sums the losses in the input dtype and then divides: "
+                          "the mean overflows to inf when the sum exceeds the dtype's range although the mean is "
+                          "finite"),
 )
 
 

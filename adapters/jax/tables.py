@@ -1,0 +1,86 @@
+"""JAX's tables: the dtype map, each primitive as a jax.numpy / jax.nn / optax function, and the named spec variants
+JAX follows. Data only: the drivers (backend.py, model.py) read them.
+
+- activations: ``jax.nn.{sigmoid, tanh (jnp.tanh), relu, leaky_relu, softplus, gelu, softmax, log_softmax}``;
+- losses: ``optax.losses.squared_error`` (mean squared error; ``optax.losses.l2_loss`` is half of it),
+  ``optax.losses.sigmoid_binary_cross_entropy``, ``optax.losses.softmax_cross_entropy`` (probabilities, and
+  labels with label smoothing: ``jax.nn.one_hot`` then ``optax.losses.smooth_labels``) and
+  ``optax.losses.softmax_cross_entropy_with_integer_labels``; optax returns per-example losses, reduced here
+  with ``jnp.mean`` / ``jnp.sum``, as every optax user does;
+- ``binary_cross_entropy`` on probabilities is not declared: neither jax nor optax has one.
+"""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+
+import jax
+import jax.numpy as jnp
+import optax
+
+__all__ = ["DTYPES", "ACTIVATIONS", "LOSSES", "OPS", "CONVENTIONS"]
+
+#: nnspec dtype name -> JAX dtype
+DTYPES = MappingProxyType({"float64": jnp.float64, "float32": jnp.float32, "float16": jnp.float16,
+                           "bfloat16": jnp.bfloat16})
+
+#: activation -> callable(x, params)
+ACTIVATIONS = MappingProxyType({
+    "identity": lambda x, p: x,
+    "sigmoid": lambda x, p: jax.nn.sigmoid(x),
+    "tanh": lambda x, p: jnp.tanh(x),
+    "relu": lambda x, p: jax.nn.relu(x),
+    "leaky_relu": lambda x, p: jax.nn.leaky_relu(x, negative_slope=p.get("negative_slope", 0.01)),
+    "softplus": lambda x, p: jax.nn.softplus(x),
+    "gelu": lambda x, p: jax.nn.gelu(x, approximate=p.get("approximate", "none") == "tanh"),
+    "softmax": lambda x, p: jax.nn.softmax(x, axis=p.get("axis", -1)),
+    "log_softmax": lambda x, p: jax.nn.log_softmax(x, axis=p.get("axis", -1)),
+})
+
+
+def _reduce(losses, params):
+    reduction = params.get("reduction", "mean")
+    if reduction == "none":
+        return losses
+    return jnp.mean(losses) if reduction == "mean" else jnp.sum(losses)
+
+
+def _cross_entropy(logits, target, params):
+    smoothing = params.get("label_smoothing", 0.0)
+    if jnp.issubdtype(target.dtype, jnp.integer) and smoothing == 0:
+        return _reduce(optax.losses.softmax_cross_entropy_with_integer_labels(logits, target), params)
+    if jnp.issubdtype(target.dtype, jnp.integer):
+        target = jax.nn.one_hot(target, logits.shape[-1], dtype=logits.dtype)
+    if smoothing != 0:
+        target = optax.losses.smooth_labels(target, smoothing)
+    return _reduce(optax.losses.softmax_cross_entropy(logits, target), params)
+
+
+#: loss -> callable(tensors, params), the prediction named as in the catalogue
+LOSSES = MappingProxyType({
+    "mean_squared_error": lambda t, p: _reduce(optax.losses.squared_error(t["prediction"], t["target"]), p),
+    "binary_cross_entropy_with_logits": lambda t, p: _reduce(
+        optax.losses.sigmoid_binary_cross_entropy(t["logits"], t["target"]), p),
+    "softmax_cross_entropy": lambda t, p: _cross_entropy(t["logits"], t["target"], p),
+    "softmax_cross_entropy_probs": lambda t, p: _cross_entropy(t["logits"], t["target"], p),
+})
+
+
+def _on_x(activation):
+    return lambda t, p: activation(t["x"], p)
+
+
+#: primitive -> callable(tensors, params)
+OPS = MappingProxyType({
+    **{name: _on_x(activation) for name, activation in ACTIVATIONS.items()},
+    "gelu_tanh": lambda t, p: ACTIVATIONS["gelu"](t["x"], p),
+    **LOSSES,
+    "dense": lambda t, p: jnp.dot(t["x"], t["weight"]) + t["bias"] if t.get("bias") is not None
+    else jnp.dot(t["x"], t["weight"]),
+})
+
+
+#: jax.nn.relu and leaky_relu differentiate through a select on x > 0: at x = NaN the VJP takes the negative
+#: branch, 0 and the slope (docs/spec/conventions.md#nan-propagation).
+CONVENTIONS = MappingProxyType({"relu": MappingProxyType({"nan_derivative": "negative"}),
+                                "leaky_relu": MappingProxyType({"nan_derivative": "negative"})})

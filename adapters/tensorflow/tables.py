@@ -1,0 +1,105 @@
+"""TensorFlow / Keras tables: each primitive as a Keras activation or loss, and the named spec variants Keras
+follows. Data only: the drivers (backend.py, training.py) read them.
+
+The one layout translation is in the elementwise losses (MSE, BCE): Keras first averages each loss over the LAST
+axis and then applies its reduction to what remains (docs/spec/losses.md#reductions), so they get their inputs
+with a trailing axis of length 1 (``x[..., None]``): the mean over that axis is the element itself, and the
+Keras reductions ``None``, ``"sum"`` and ``"sum_over_batch_size"`` then are nnspec's ``"none"``, ``"sum"`` and
+``"mean"`` exactly. Cross-entropy already works per example, as nnspec's does.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping
+from types import MappingProxyType
+
+from nnspec.adapters.tensorflow.runtime import keras, tf
+
+__all__ = ["ACTIVATIONS", "LOSSES", "CONVENTIONS"]
+
+_act = keras.activations
+_REDUCTIONS = {"mean": "sum_over_batch_size", "sum": "sum", "none": None}
+
+
+def _reduction(params: Mapping[str, object]) -> str | None:
+    return _REDUCTIONS[params.get("reduction", "mean")]
+
+
+def _elementwise_loss(cls, **fixed):
+    """An elementwise Keras loss on inputs with a trailing axis of length 1 (see the module docstring)."""
+    def call(target, prediction, params, dtype):
+        loss = cls(reduction=_reduction(params), dtype=dtype, **fixed)
+        return loss(tf.expand_dims(target, -1), tf.expand_dims(prediction, -1))
+    return call
+
+
+def _labels_loss(target, logits, params, dtype):
+    """Integer labels: SparseCategoricalCrossentropy, which has no label smoothing; with smoothing, the labels
+    become one-hot rows (keras.ops.one_hot) for CategoricalCrossentropy, as a Keras user writes it."""
+    smoothing = params.get("label_smoothing", 0.0)
+    if smoothing == 0:
+        loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True, reduction=_reduction(params), dtype=dtype)
+        return loss(target, logits)
+    return _probabilities_loss(keras.ops.one_hot(target, logits.shape[-1], dtype=dtype), logits, params, dtype)
+
+
+def _probabilities_loss(target, logits, params, dtype):
+    loss = keras.losses.CategoricalCrossentropy(from_logits=True, label_smoothing=params.get("label_smoothing", 0.0),
+                                                reduction=_reduction(params), dtype=dtype)
+    return _quiet(loss, target, logits)
+
+
+#: loss name -> (argument names: target, prediction) and a callable(target, prediction, params, dtype)
+LOSSES = MappingProxyType({
+    "mean_squared_error": (("target", "prediction"), _elementwise_loss(keras.losses.MeanSquaredError)),
+    "binary_cross_entropy": (("target", "probability"), _elementwise_loss(keras.losses.BinaryCrossentropy)),
+    "binary_cross_entropy_with_logits": (("target", "logits"),
+                                         _elementwise_loss(keras.losses.BinaryCrossentropy, from_logits=True)),
+    "softmax_cross_entropy": (("target", "logits"), _labels_loss),
+    "softmax_cross_entropy_probs": (("target", "logits"), _probabilities_loss),
+})
+
+
+def _quiet(function, *args, **kwargs):
+    """Call ``function`` without Keras's warnings about one class (a softmax over an axis of length 1, a
+    categorical cross-entropy with one column), which the suite checks on purpose: the results are exact."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="You are using a softmax over axis", category=UserWarning)
+        warnings.filterwarnings("ignore", message="In loss categorical_crossentropy", category=SyntaxWarning)
+        return function(*args, **kwargs)
+
+
+#: activation name -> callable(params) returning a keras activation function
+ACTIVATIONS = MappingProxyType({
+    "identity": lambda p: _act.linear,
+    "sigmoid": lambda p: _act.sigmoid,
+    "tanh": lambda p: _act.tanh,
+    "relu": lambda p: _act.relu,
+    "leaky_relu": lambda p: lambda x: _act.leaky_relu(x, negative_slope=p.get("negative_slope", 0.01)),
+    "softplus": lambda p: _act.softplus,
+    "gelu": lambda p: lambda x: _act.gelu(x, approximate=p.get("approximate", "none") == "tanh"),
+    "gelu_tanh": lambda p: lambda x: _act.gelu(x, approximate=True),
+    "softmax": lambda p: lambda x: _quiet(_act.softmax, x, axis=p.get("axis", -1)),
+    "log_softmax": lambda p: lambda x: _act.log_softmax(x, axis=p.get("axis", -1)),
+})
+
+#: The named spec variants Keras follows: BinaryCrossentropy on probabilities clips them to
+#: [epsilon, 1 - epsilon] with keras.backend.epsilon() = 1e-7 (keras/src/backend/tensorflow/nn.py).
+#: tf.nn.gelu makes its constants with math_ops.cast(python_float, dtype), which goes through a float32 tensor:
+#: 1/sqrt(2) (exact form) and 0.044715 (tanh form) are float32-rounded also in float64
+#: (docs/spec/activations.md#gelu-float32-constants). The LeakyRelu op holds alpha as a C++ float
+#: (docs/spec/activations.md#leaky-relu-float32-slope).
+_GELU = MappingProxyType({"float32_constants": True})
+CONVENTIONS = MappingProxyType({
+    "binary_cross_entropy": MappingProxyType({"clip_probability": float(keras.backend.epsilon())}),
+    "gelu": _GELU,
+    "gelu_tanh": _GELU,
+    "leaky_relu": MappingProxyType({"float32_slope": True, "nan_derivative": "negative"}),
+    # the Relu and LeakyRelu gradient kernels select on x > 0: at NaN, 0 and the slope
+    # (docs/spec/conventions.md#nan-propagation)
+    "relu": MappingProxyType({"nan_derivative": "negative"}),
+    # EarlyStopping.on_epoch_end returns before its stop check on an improving epoch
+    # (docs/spec/early-stopping.md#improvement-postpones)
+    "early_stopping": MappingProxyType({"improvement_postpones": True}),
+})
