@@ -31,16 +31,19 @@ def backward_bound(arrays: Mapping[str, np.ndarray], grad: np.ndarray, params: M
                    fmt: dtypes.Format) -> dict[str, np.ndarray]:
     """(sigmoid(x) - y) * g / n, evaluated either as written (sigmoid's error, the subtraction, two products) or
     as (1 - y) * sigmoid(x) - y * sigmoid(-x), the rearrangement without cancellation for hard targets (the
-    reference's): there sigmoid(-x) = 1 - sigmoid(x) carries its own (L + 2) ulps, weighted by y, and the two
-    products one rounding each. For a soft target (y = 0.5) that second error is as large as the result's
-    rounding: float32 at x = -8.13, y = 0.5 reaches 3.2 u of the gradient, beyond the first form's 3 u."""
+    reference's). There sigmoid(-x) carries its own error, weighted by y: 1 / (1 + exp(x)) for x < 0 (two
+    roundings, and exp's L ulps scaled by sigmoid(x) < 1/2), exp(-x) / (1 + exp(-x)) for x > 0 (L + 2 ulps); and
+    each product one rounding. For a soft target (y = 0.5) that error is as large as the result's rounding:
+    float32 at x = -8.13, y = 0.5 reaches 3.2 u of the gradient, past the first form's 3 u."""
     u = fmt.unit_roundoff
     x, y = arrays["logits"], arrays["target"]
     scale = grad_scale(grad, params.get("reduction", "mean"), x.size)
     s = sigmoid.forward(x)
     s_minus = sigmoid.forward(-x)
+    s_minus_ulps = 2 + LIBM_ULPS * np.minimum(1.0, 2 * s)
     products = (1 - y) * s + y * s_minus
-    return {"logits": u * np.abs(scale) * ((LIBM_ULPS + 2) * (s + y * s_minus) + products + 3 * np.abs(s - y))}
+    return {"logits": u * np.abs(scale) * ((LIBM_ULPS + 2) * s + s_minus_ulps * y * s_minus + products
+                                           + 3 * np.abs(s - y))}
 
 
 def hessian_times(output: np.ndarray, target: np.ndarray, error: np.ndarray, reduction: str) -> np.ndarray:
