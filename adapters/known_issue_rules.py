@@ -8,7 +8,7 @@ from nnspec.adapters.base import KnownIssue
 from nnspec.reference import catalogue, dtypes
 
 __all__ = ["LOSSES", "per_output", "minus_infinity", "infinite", "mean_overflows", "mean_overflow_issues",
-           "gelu_grad_overflows", "gelu_tanh_grad_overflows", "reference_trajectory"]
+           "gelu_grad_overflows", "gelu_tanh_grad_overflows", "sigmoid_underflows", "reference_trajectory"]
 
 LOSSES = ("mean_squared_error", "binary_cross_entropy", "binary_cross_entropy_with_logits",
           "softmax_cross_entropy", "softmax_cross_entropy_probs")
@@ -70,6 +70,19 @@ def gelu_grad_overflows(arrays, params, dtype):
 def gelu_tanh_grad_overflows(arrays, params, dtype):
     """``where`` for a tanh-GELU derivative that is NaN once x * x overflows: |x| >= sqrt(max)."""
     return np.abs(arrays["x"]) >= np.sqrt(dtypes.get(dtype).max)
+
+
+def sigmoid_underflows(opmath: bool):
+    """``where`` for x * sigmoid(x) (silu and its derivative) computed with a sigmoid that underflows: below
+    x = log(smallest normal) of the type it is computed in (float32 for the 16-bit formats when ``opmath``)
+    sigmoid(x) is flushed to zero or its exp(-x) overflows, so the result is 0 while |x| lifts the exact value
+    above the underflow floor (docs/findings.md#silu-at-the-ends)."""
+
+    def where(arrays, params, dtype):
+        computed_in = "float32" if opmath and dtype in ("float16", "bfloat16") else dtype
+        return arrays["x"] < np.log(dtypes.get(computed_in).tiny)
+
+    return where
 
 
 def reference_trajectory(optimizer: str, profile: str, arrays, hyper):

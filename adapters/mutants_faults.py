@@ -16,10 +16,12 @@ import numpy as np
 
 from nnspec.adapters.base import Capabilities, KnownIssue, UnsupportedError
 from nnspec.adapters.reference_backend import ReferenceBackend
+from nnspec.reference import dtypes
 
 __all__ = ["SoftplusClipsItsInput", "ReluZeroesItsInput", "TorchSigmoidInPlace", "Float16ComputedInFloat64",
            "ReluHangs", "ReluAborts", "ReluExits", "ReluRaises", "ConstructorRaises", "CapabilitiesRaise",
-           "MarkupInVersion", "ReluWrongButExcused", "AdamRejectsAmsgrad"]
+           "MarkupInVersion", "ReluWrongButExcused", "AdamRejectsAmsgrad",
+           "GeluInfWhenHuge", "GeluTwoBugs"]
 
 
 class SoftplusClipsItsInput(ReferenceBackend):
@@ -188,6 +190,34 @@ class AdamRejectsAmsgrad(ReferenceBackend):
         if hyper.get("amsgrad"):
             raise UnsupportedError("fault: adam has no amsgrad")
         return super().optimizer_trajectory(optimizer, hyper, param, grads, dtype)
+
+
+class GeluInfWhenHuge(ReferenceBackend):
+    """gelu that returns x / 2 for |x| >= max / 16 (its Phi(x) lost to an overflowing intermediate): one bug, one
+    input class ("huge"), so one failure per test (docs/report-schema.md#distinct-failures)."""
+
+    name = "fault-gelu-inf-when-huge"
+
+    def forward(self, primitive, arrays, params, dtype):
+        y = super().forward(primitive, arrays, params, dtype)
+        if primitive != "gelu":
+            return y
+        x = np.asarray(arrays["x"], dtype=np.float64)
+        huge = np.isfinite(x) & (np.abs(x) >= dtypes.get(dtype).max / 16)
+        return np.where(huge, x / 2, y).astype(y.dtype)
+
+
+class GeluTwoBugs(GeluInfWhenHuge):
+    """gelu with two distinct bugs: also NaN for x <= -40 (a naive tail, -inf included), so the forward test
+    fails in two input classes ("normal" and "huge") and must report both, each with its own replayable case."""
+
+    name = "fault-gelu-two-bugs"
+
+    def forward(self, primitive, arrays, params, dtype):
+        y = super().forward(primitive, arrays, params, dtype)
+        if primitive != "gelu":
+            return y
+        return np.where(np.asarray(arrays["x"], dtype=np.float64) <= -40, np.nan, y).astype(y.dtype)
 
 
 class Float16ForActivationsOnly(ReferenceBackend):

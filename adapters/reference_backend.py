@@ -18,9 +18,11 @@ from nnspec.adapters.base import (
 from nnspec.reference import catalogue, dropout, early_stopping, minibatch, network, training
 from nnspec.reference.optimizers import profiles
 
-#: The reference declares PyTorch's conventions for every optimizer of the catalogue (the spec's defaults).
-_DECLARATIONS = MappingProxyType({name: OptimizerDeclaration(MappingProxyType(profiles.conventions("pytorch", name)))
-                                  for name in catalogue.optimizers()})
+#: The reference declares PyTorch's conventions for every optimizer of the catalogue (the spec's defaults), and its
+#: own defaults (no keyword) for one PyTorch lacks (Lion).
+_DECLARATIONS = MappingProxyType({
+    name: OptimizerDeclaration(MappingProxyType(profiles.PROFILES["pytorch"].get(name, {})))
+    for name in catalogue.optimizers()})
 
 
 class ReferenceBackend(Backend):

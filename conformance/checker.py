@@ -3,15 +3,17 @@ budget (known issues by the one rule of ``excuses``), recorded, and fails with a
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import re
+import sys
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pytest
 
-from nnspec.conformance import checks, excuses
+from nnspec.conformance import checks, excuses, sweep
 from nnspec.conformance.comparison import Comparison
 from nnspec.conformance.guard import (
     BackendError,
@@ -20,12 +22,17 @@ from nnspec.conformance.guard import (
     GuardedBackend,
     NotCalledAfterTimeout,
 )
-from nnspec.reference import catalogue
+from nnspec.reference import catalogue, dtypes
+
+if sys.version_info >= (3, 11):
+    from builtins import ExceptionGroup
+else:  # pragma: no cover - Hypothesis installs the backport on Python 3.10
+    from exceptiongroup import ExceptionGroup
 
 if TYPE_CHECKING:
     from nnspec.conformance.session import Record, Session
 
-__all__ = ["Checker"]
+__all__ = ["Checker", "BudgetExceeded", "input_class", "failure_label"]
 
 
 def _show(array: np.ndarray | None) -> str:
@@ -37,13 +44,114 @@ def _show(array: np.ndarray | None) -> str:
     return np.array2string(array, separator=", ", threshold=24, floatmode="unique")
 
 
-def _slug(backend_name: str, nodeid: str) -> str:
-    """A case-file name that stays short and safe whatever the backend's name."""
+def _slug(backend_name: str, nodeid: str, label: str = "") -> str:
+    """A case-file name that stays short and safe whatever the backend's name; ``label`` (the failure's input
+    class or error type) is kept as a suffix, so each distinct failure of a test has its own file."""
     text = f"{backend_name}-{nodeid.split('::')[-1]}"
     slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", text)
-    if len(slug) > 120:
-        slug = slug[:100] + "-" + hashlib.sha1(text.encode()).hexdigest()[:12]
-    return slug
+    suffix = "-" + re.sub(r"[^A-Za-z0-9_.-]+", "_", label) if label else ""
+    if len(slug) + len(suffix) > 120:
+        slug = slug[:107 - len(suffix)] + "-" + hashlib.sha1(text.encode()).hexdigest()[:12]
+    return slug + suffix
+
+
+class BudgetExceeded(AssertionError):
+    """A value outside its error budget, raised as the subclass of the failing input's class (:func:`input_class`).
+
+    Hypothesis tells failures apart by exception type and raise site (``InterestingOrigin``), so one test that
+    fails at an infinite input and, separately, at a huge one is shrunk and reported twice, one minimal example
+    per class, not only the first failure found (docs/report-schema.md#distinct-failures).
+    """
+
+    input_class = ""
+
+    @staticmethod
+    def for_class(name: str) -> type[BudgetExceeded]:
+        """The exception for input class ``name`` (one of ``sweep.CLASSES``)."""
+        return _BY_CLASS[name]
+
+
+class SpecialValueExceeded(BudgetExceeded):
+    input_class = "special"
+
+
+class SubnormalExceeded(BudgetExceeded):
+    input_class = "subnormal"
+
+
+class TinyNormalExceeded(BudgetExceeded):
+    input_class = "tiny normal"
+
+
+class NormalExceeded(BudgetExceeded):
+    input_class = "normal"
+
+
+class HugeExceeded(BudgetExceeded):
+    input_class = "huge"
+
+
+_BY_CLASS = {error.input_class: error for error in (SpecialValueExceeded, SubnormalExceeded, TinyNormalExceeded,
+                                                     NormalExceeded, HugeExceeded)}
+
+#: An input within this factor of the format's largest finite value is "huge" (the sweeps' two top binades,
+#: widened: the suite's draws reach a quarter of the maximum, where exp, squares and x**3 overflow).
+HUGE_FACTOR = 2.0**4
+
+
+def input_class(values: np.ndarray, dtype: str) -> str:
+    """The input class (``sweep.CLASSES``) of a failing element's input ``values``: a NaN or infinity among them
+    makes it "special"; otherwise the class of the largest magnitude (a single element: its own class), with
+    "huge" from ``max / HUGE_FACTOR`` up.
+
+    Example:
+        >>> [input_class(np.array([v]), "float32") for v in (-np.inf, 0.0, 1e-45, 1.0, 3e38)]
+        ['special', 'special', 'subnormal', 'normal', 'huge']
+    """
+    values = np.ravel(np.asarray(values, dtype=np.float64))
+    if values.size == 0:
+        return "normal"
+    if not np.all(np.isfinite(values)):
+        return "special"
+    largest = float(np.max(np.abs(values)))
+    fmt = dtypes.get(dtype if dtype in dtypes.FORMATS else "float64")
+    if largest >= fmt.max / HUGE_FACTOR:
+        return "huge"
+    return sweep.CLASSES[int(sweep.classes(np.array([largest]), fmt.name)[0])]
+
+
+class DistinctFailures(ExceptionGroup, AssertionError):
+    """The budget failures of one example at inputs of different classes (NaN at -inf and inf at the largest
+    float, say), one :class:`BudgetExceeded` each; still an AssertionError for code that catches one."""
+
+
+def _worst_by_class(case: Mapping, name: str, worst: Comparison, dtype: str) -> dict[str, Comparison]:
+    """The worst failing element of each input class, in the order of ``sweep.CLASSES``."""
+    found: dict[str, Comparison] = {}
+    for index, observed, expected, budget, ratio in worst.failing or ((worst.index, 0.0, 0.0, 0.0, worst.ratio),):
+        failing = input_class(_failing_input(case, name, index), dtype)
+        if failing not in found or ratio > found[failing].ratio:
+            found[failing] = worst if index == worst.index else dataclasses.replace(
+                worst, ratio=ratio, index=index, observed=observed, expected=expected, budget=budget)
+    return {label: found[label] for label in sweep.CLASSES if label in found}
+
+
+def _failing_input(case: Mapping, name: str, index: tuple[int, ...] | None) -> np.ndarray:
+    """The input behind a comparison's worst element: of array X for "grad of X", else of the case's first float
+    array (the primitive's main input); the element at the worst index where the shapes line up (elementwise),
+    the slice it indexes (a row of a row-wise primitive), or the whole array when nothing lines up."""
+    floats = {k: np.asarray(v) for k, v in case.get("arrays", {}).items()
+              if v is not None and np.asarray(v).dtype.kind == "f"}
+    wrt = name.removeprefix("grad of ")
+    array = floats.get(wrt, next(iter(floats.values()), np.zeros(0)))
+    if index is not None and array.ndim >= len(index) and all(i < n for i, n in zip(index, array.shape)):
+        return array[index]
+    return array
+
+
+def failure_label(error: BaseException) -> str:
+    """The key of a distinct failure: the input class of a budget failure, else the exception's type name."""
+    return error.input_class if isinstance(error, BudgetExceeded) else type(error).__name__
 
 
 class Checker:
@@ -90,10 +198,10 @@ class Checker:
                 self.record.fully_excused_examples += 1
                 self.record.known_issues.update(ids)
                 return None
-            self._save_and_describe(case, f"{type(error).__name__}: {error}")
+            self._save_and_describe(case, f"{type(error).__name__}: {error}", label=failure_label(error))
             raise
         except (BackendFault, BackendTimeout) as error:
-            self._save_and_describe(case, f"{type(error).__name__}: {error}")
+            self._save_and_describe(case, f"{type(error).__name__}: {error}", label=failure_label(error))
             raise
 
     def forward(self, primitive: str, arrays: Mapping[str, np.ndarray], params: Mapping[str, object] | None = None):
@@ -160,16 +268,21 @@ class Checker:
         self.record.worst_ratio = max(self.record.worst_ratio, worst.ratio)
         if worst.ok:
             return
-        lines = self._save_and_describe(case, f"{worst_name} is outside its error budget", worst.describe())
-        raise AssertionError("\n".join(lines))
+        errors = [BudgetExceeded.for_class(failing)("\n".join(self._save_and_describe(
+                      case, f"{worst_name} is outside its error budget (input class {failing})",
+                      comparison.describe(), label=failing)))
+                  for failing, comparison in _worst_by_class(case, worst_name, worst, self.dtype).items()]
+        if len(errors) == 1:
+            raise errors[0]
+        raise DistinctFailures(f"{len(errors)} distinct failures in one example", errors)
 
-    def _save_and_describe(self, case: dict, headline: str, detail: str = "") -> list[str]:
+    def _save_and_describe(self, case: dict, headline: str, detail: str = "", *, label: str = "") -> list[str]:
         case.update(dtype=self.dtype, backend=self.session.backend_name, device=self.session.device,
                     backend_options=self.session.backend_options, test=self.record.nodeid)
         replay = ""
         if case.get("kind") is not None:
-            path = checks.save_case(self.session.case_dir / f"{_slug(self.backend.name, self.record.nodeid)}.json",
-                                    case)
+            name = _slug(self.backend.name, self.record.nodeid, label)
+            path = checks.save_case(self.session.case_dir / f"{name}.json", case)
             replay = self.session.replay_command(path)
         spec = case.get("spec") or (catalogue.get(case["primitive"]).spec if case.get("primitive") in
                                     catalogue.names() else "docs/spec/")
@@ -187,4 +300,5 @@ class Checker:
             lines.append(f"  replay this case: {replay}")
         lines.append(f"  rerun the test:   {self.session.rerun_command(self.record)}")
         self.record.message, self.record.replay = "\n".join(lines), replay
+        self.record.add_failure(label, self.record.message, replay)
         return lines

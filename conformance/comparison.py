@@ -14,6 +14,9 @@ import numpy as np
 
 __all__ = ["Comparison", "compare", "compare_elements", "elementwise_ratio", "exact"]
 
+#: How many failing elements a comparison keeps (beyond its worst one) for the report.
+FAILING_KEPT = 256
+
 
 @dataclass(frozen=True)
 class Comparison:
@@ -33,6 +36,9 @@ class Comparison:
     #: elements compared, and how many of them a known issue covered (not judged: excused if they mismatched)
     size: int = 0
     excused: int = 0
+    #: the failing elements (error/budget > 1), the first FAILING_KEPT of them, each (index, observed, expected,
+    #: budget, ratio): a failure report tells apart failures at different kinds of input (checker.input_class)
+    failing: tuple[tuple[tuple[int, ...], float, float, float, float], ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -90,9 +96,12 @@ def compare(observed: np.ndarray, expected: np.ndarray, budget: np.ndarray,
     if ratio.size == 0 or np.max(ratio) == 0:
         return Comparison(0.0, known=known, size=int(ratio.size), excused=excused_count)
     worst = np.unravel_index(int(np.argmax(ratio)), ratio.shape)
+    failing = () if ratio[worst] <= 1 else tuple(  # only a failure lists its failing elements
+        (tuple(int(i) for i in at), float(observed[at]), float(expected[at]), float(budget[at]), float(ratio[at]))
+        for at in map(tuple, np.argwhere(ratio > 1)[:FAILING_KEPT]))
     return Comparison(float(ratio[worst]), tuple(int(i) for i in worst), float(observed[worst]),
                       float(expected[worst]), float(budget[worst]), known=known, size=int(ratio.size),
-                      excused=excused_count)
+                      excused=excused_count, failing=failing)
 
 
 def compare_elements(observed: np.ndarray, expected: np.ndarray, budget: np.ndarray,

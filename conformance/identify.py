@@ -59,7 +59,7 @@ def candidates(optimizer: str) -> list[dict[str, object]]:
     variant not already listed (Keras's NAdam pins momentum_decay = 1)."""
     vocabulary = catalogue.optimizer(optimizer).conventions
     found = [dict(zip(vocabulary, values)) for values in itertools.product(*vocabulary.values())]
-    for profile in profiles.PROFILES:
+    for profile in (p for p in profiles.PROFILES if optimizer in profiles.PROFILES[p]):
         variant = profiles.conventions(profile, optimizer)
         if variant not in found:
             found.append(variant)
@@ -98,7 +98,7 @@ def _fingerprint(backend: Backend, optimizer: str, dtype: str) -> Fingerprint:
               for variant in candidates(optimizer)]
     matches = [variant for ratio, variant in ratios if ratio <= 1.0]
     status = {0: "no match", 1: "identified"}.get(len(matches), "ambiguous")
-    named = [p for p in profiles.PROFILES if profiles.conventions(p, optimizer) in matches]
+    named = [p for p, table in profiles.PROFILES.items() if optimizer in table and dict(table[optimizer]) in matches]
     agrees = None if declared is None else declared in matches
     ratio, closest = min(ratios, key=lambda pair: pair[0])
     return Fingerprint(optimizer, status, matches, named, declared, agrees,

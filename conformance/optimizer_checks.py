@@ -106,6 +106,8 @@ def step_reference(optimizer: str, hyper: Mapping[str, object], keywords: Mappin
     groups = set(_float32_facts(declaration)) & set(COEFFICIENT_GROUPS)
     if not groups:
         return dict(keywords), state
+    if groups == {"moment_weight"}:  # Keras's Lion: the rounded betas alone, which reference_keywords applied
+        return dict(keywords), state
     keywords, t = dict(keywords), int(state.step) + 1
     defaults = catalogue.optimizer(optimizer).defaults
     beta1, beta2 = (_mp(b) for b in tuple(hyper.get("betas", defaults["betas"])))

@@ -130,8 +130,10 @@ def markdown(records: Iterable, environment: Mapping[str, object]) -> str:
     if failed:
         lines += ["", "### Failures", ""]
         for record in failed[:50]:
-            lines += [f"- `{safe(record.nodeid)}` ({record.outcome})", "", "  ```",
-                      *("  " + line for line in record.message.splitlines()[:12]), "  ```"]
+            distinct = f", {len(record.failures)} distinct failures" if len(record.failures) > 1 else ""
+            lines.append(f"- `{safe(record.nodeid)}` ({record.outcome}{distinct})")
+            for message in [f["message"] for f in record.failures] or [record.message]:
+                lines += ["", "  ```", *("  " + line for line in message.splitlines()[:12]), "  ```"]
     return "\n".join(lines) + "\n"
 
 
@@ -196,6 +198,25 @@ def print_summary(records: Iterable, environment: Mapping[str, object], terminal
     terminalreporter.write(buffer.getvalue())
     terminalreporter.write_line("nnspec: " + ", ".join(f"{counts[o]} {o}" for o in OUTCOMES if o in counts))
     terminalreporter.write_line("nnspec levels: " + ", ".join(f"{k} {v}" for k, v in levels(records).items()))
+    _print_distinct(records, terminalreporter)
+
+
+def _print_distinct(records: list, terminalreporter, *, most: int = 40) -> None:
+    """Each failing test's distinct failures (docs/report-schema.md#distinct-failures): the headline and the replay
+    command of each, so a second bug in the same test is not hidden behind the first."""
+    failing = [r for r in records if r.outcome in _BAD and r.failures]
+    if not failing:
+        return
+    terminalreporter.write_sep("-", "nnspec failures, one per input class or error")
+    for record in failing[:most]:
+        terminalreporter.write_line(f"{record.nodeid}: {len(record.failures)} distinct failure"
+                                    f"{'s' if len(record.failures) > 1 else ''}")
+        for failure in record.failures:
+            terminalreporter.write_line(f"  [{failure['class']}] {failure['message'].splitlines()[0]}")
+            if failure["replay"]:
+                terminalreporter.write_line(f"    {failure['replay']}")
+    if len(failing) > most:
+        terminalreporter.write_line(f"... and {len(failing) - most} more failing tests: see the report")
 
 
 def _number(value: float) -> float | str:
@@ -261,7 +282,7 @@ def write(directory: Path, records: Iterable, environment: Mapping[str, object],
              "outcome": r.outcome, "worst_ratio": _number(r.worst_ratio), "examples": r.examples,
              "excused_examples": r.excused_examples, "rejected": r.rejected, "rejected_reasons": r.rejected_reasons,
              "duration": round(r.duration, 3), "message": r.message, "replay": r.replay,
-             "known_issues": sorted(r.known_issues)}
+             "failures": [dict(f) for f in r.failures], "known_issues": sorted(r.known_issues)}
             for r in records
         ],
     }

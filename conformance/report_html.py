@@ -229,21 +229,31 @@ def _anchored(cases: Sequence[Mapping]) -> Iterator[tuple[Mapping, str, bool]]:
         seen.add(anchor)
 
 
+def _failure(failure: Mapping) -> list[str]:
+    """One distinct failure of a test: its input class, message, case file and replay command."""
+    replay = failure.get("replay") or ""
+    lines = [f"<h4>failure: {_e(failure['class'])}</h4>"] if failure.get("class") else []
+    lines.append(f'<pre class="message">{_e(failure.get("message") or "(no message)")}</pre>')
+    if replay:
+        return [*lines, f"<p>case file: <code>{_e(_case_file(replay) or '?')}</code></p>",
+                f'<p>replay it:</p><pre class="replay"><code>{_e(replay)}</code></pre>']
+    return [*lines, "<p>no case file was recorded for this test</p>"]
+
+
 def _failures(cases: Sequence[Mapping]) -> str:
     """One article per test that failed, errored, timed out, crashed or never finished."""
     articles = []
     for case, anchor, first in _anchored(cases):
-        replay, outcome = case.get("replay") or "", str(case.get("outcome", "?"))
+        outcome = str(case.get("outcome", "?"))
+        distinct = case.get("failures") or [{"message": case.get("message"), "replay": case.get("replay")}]
         lines = [f'<article id="fail-{anchor}">' if first else "<article>",
                  f'<h3><span class="badge {_outcome_class(outcome)}">{_e(outcome)}</span> '
                  f'{_e(case.get("primitive"))} · {_e(case.get("dtype"))} · {_e(case.get("property"))}</h3>',
-                 f"<p><code>{_e(case.get('id'))}</code></p>",
-                 f'<pre class="message">{_e(case.get("message") or "(no message)")}</pre>']
-        if replay:
-            lines += [f"<p>case file: <code>{_e(_case_file(replay) or '?')}</code></p>",
-                      f'<p>replay it:</p><pre class="replay"><code>{_e(replay)}</code></pre>']
-        else:
-            lines.append("<p>no case file was recorded for this test</p>")
+                 f"<p><code>{_e(case.get('id'))}</code></p>"]
+        if len(distinct) > 1:
+            lines.append(f"<p>{len(distinct)} distinct failures, one per input class or error:</p>")
+        for failure in distinct:
+            lines += _failure(failure)
         articles.append("\n".join(lines) + "\n</article>")
     return "\n".join(articles) or "<p>None.</p>"
 

@@ -22,8 +22,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from nnspec.conformance import report, runconfig
-from nnspec.conformance.checker import Checker
+from nnspec.conformance import report, runconfig, sweep
+from nnspec.conformance.checker import Checker, failure_label
 from nnspec.conformance.guard import BackendError, BackendFault, BackendTimeout, GuardedBackend
 from nnspec.reference import catalogue
 
@@ -57,6 +57,24 @@ class Record:
     replay: str = ""
     known_issues: set[str] = field(default_factory=set)
     duration: float = 0.0
+    #: the distinct failures of the test, one per input class or error type (docs/report-schema.md#distinct-
+    #: failures): ``class``, ``message``, ``replay``; ``message`` and ``replay`` above are the first one's
+    failures: list[dict[str, str]] = field(default_factory=list)
+
+    def add_failure(self, label: str, message: str, replay: str) -> None:
+        """Keep the latest failure of each label: Hypothesis replays each minimal example last."""
+        self.failures = [f for f in self.failures if f["class"] != label]
+        self.failures.append({"class": label, "message": message, "replay": replay})
+
+    def keep_failures(self, raised: BaseException) -> None:
+        """Keep only the failures that the test finally raised (one, or each of Hypothesis' distinct failures in
+        an exception group), in the order of ``sweep.CLASSES``; the first becomes ``message`` and ``replay``."""
+        labels = {failure_label(error) for error in _leaves(raised)}
+        order = {label: index for index, label in enumerate(sweep.CLASSES)}
+        kept = [f for f in self.failures if f["class"] in labels]
+        self.failures = sorted(kept, key=lambda f: order.get(f["class"], len(order)))
+        if self.failures:
+            self.message, self.replay = self.failures[0]["message"], self.failures[0]["replay"]
 
     def to_json(self) -> dict[str, object]:
         data = dataclasses.asdict(self)
@@ -81,22 +99,24 @@ def _placeholder(nodeid: str) -> Record:
     return Record(nodeid, test, dtype, primitive=primitive)
 
 
+def _leaves(error: BaseException) -> list[BaseException]:
+    """An exception and, through exception groups (Hypothesis' distinct failures), every exception inside."""
+    found = [error]
+    for inner in getattr(error, "exceptions", ()) or ():
+        found += _leaves(inner)
+    return found
+
+
 def _outcome_of(excinfo) -> str:
-    """The outcome an exception that escaped a test stands for."""
-    found = []
-
-    def walk(error: BaseException) -> None:
-        found.append(error)
-        for inner in getattr(error, "exceptions", ()) or ():
-            walk(inner)
-
-    walk(excinfo.value)
+    """The outcome an exception that escaped a test stands for; in a group of distinct failures the worst:
+    timeout, then error (the backend raised), then failed."""
+    found = _leaves(excinfo.value)
     if any(isinstance(e, BackendTimeout) for e in found):
         return "timeout"
-    if any(isinstance(e, (AssertionError, BackendFault)) for e in found):
-        return "failed"
     if any(isinstance(e, BackendError) for e in found):
         return "error"
+    if any(isinstance(e, (AssertionError, BackendFault)) for e in found):
+        return "failed"
     return "failed" if excinfo.errisinstance(pytest.fail.Exception) else "error"
 
 
@@ -185,6 +205,7 @@ class Session:
             return
         if call.excinfo is not None and call.when == "call" and not test_report.skipped:
             record.outcome = _outcome_of(call.excinfo)
+            record.keep_failures(call.excinfo.value)
         if call.when == "call" or test_report.outcome != "passed":
             test_report.user_properties.append((_PROPERTY, record.to_json()))
 

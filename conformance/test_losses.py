@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from nnspec.conformance import budgets
 from nnspec.conformance.strategies.arrays import float_arrays
 from nnspec.conformance.strategies.losses import (
     classification_batches,
@@ -18,8 +19,9 @@ from nnspec.conformance.strategies.losses import (
     probability_pairs,
     reductions,
     regression_pairs,
+    residual_pairs,
 )
-from nnspec.reference import dtypes
+from nnspec.reference import catalogue, dtypes
 
 INPUTS = {
     "mean_squared_error": regression_pairs,
@@ -27,6 +29,8 @@ INPUTS = {
     "binary_cross_entropy_with_logits": logit_pairs,
     "softmax_cross_entropy": lambda dtype: classification_batches(dtype, targets="labels"),
     "softmax_cross_entropy_probs": lambda dtype: classification_batches(dtype, targets="probabilities"),
+    "huber": residual_pairs,
+    "smooth_l1": residual_pairs,
 }
 CROSS_ENTROPY = ("softmax_cross_entropy", "softmax_cross_entropy_probs")
 
@@ -45,22 +49,32 @@ def _params(primitive: str, reduction: str, smoothing: float) -> dict[str, objec
     return params
 
 
+def _hyperparameters(data, primitive: str) -> dict[str, object]:
+    """The loss's own hyperparameters (Huber's delta), drawn by its room where it has ``hyperparameters``."""
+    room = budgets.room(primitive)
+    if not hasattr(room, "hyperparameters"):
+        return {}
+    return data.draw(room.hyperparameters(**catalogue.get(primitive).params), label="hyperparameters")
+
+
 @pytest.mark.parametrize("primitive", list(INPUTS))
 @given(data=st.data(), reduction=reductions, smoothing=label_smoothings)
 def test_loss_forward_matches_reference(checker, primitive, data, reduction, smoothing):
     checker.require(primitive, "forward")
-    arrays = data.draw(INPUTS[primitive](checker.dtype), label="arrays")
-    checker.forward(primitive, arrays, _params(primitive, reduction, smoothing))
+    hyper = _hyperparameters(data, primitive)
+    arrays = data.draw(INPUTS[primitive](checker.dtype, **hyper), label="arrays")
+    checker.forward(primitive, arrays, {**_params(primitive, reduction, smoothing), **hyper})
 
 
 @pytest.mark.parametrize("primitive", list(INPUTS))
 @given(data=st.data(), reduction=reductions, smoothing=label_smoothings)
 def test_loss_backward_matches_reference(checker, primitive, data, reduction, smoothing):
     checker.require(primitive, "backward")
-    arrays = data.draw(INPUTS[primitive](checker.dtype), label="arrays")
+    hyper = _hyperparameters(data, primitive)
+    arrays = data.draw(INPUTS[primitive](checker.dtype, **hyper), label="arrays")
     shape = _loss_shape(primitive, arrays, reduction)
     g = data.draw(float_arrays(checker.dtype, shape, min_value=-4.0, max_value=4.0), label="grad_output")
-    checker.vjp(primitive, arrays, g, _params(primitive, reduction, smoothing))
+    checker.vjp(primitive, arrays, g, {**_params(primitive, reduction, smoothing), **hyper})
 
 
 def test_binary_cross_entropy_at_probability_edges(checker):

@@ -27,6 +27,7 @@ from nnspec.reference.activations import (
     log_softmax,
     relu,
     sigmoid,
+    silu,
     softmax,
     softplus,
     tanh,
@@ -34,10 +35,11 @@ from nnspec.reference.activations import (
 from nnspec.reference.losses import (
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
+    huber,
     mean_squared_error,
     softmax_cross_entropy,
 )
-from nnspec.reference.optimizers import adadelta, adagrad, adam, adamax, adamw, nadam, rmsprop, sgd
+from nnspec.reference.optimizers import adadelta, adagrad, adam, adamax, adamw, lion, nadam, rmsprop, sgd
 
 __all__ = ["Primitive", "PRIMITIVES", "get", "names", "modules", "Optimizer", "OPTIMIZERS", "optimizers", "optimizer",
            "Feature", "FEATURES", "features"]
@@ -83,6 +85,7 @@ PRIMITIVES: tuple[Primitive, ...] = (
     _entry("softplus", softplus, "elementwise", ["x"], ["x"], f"{_ACT}#softplus"),
     _entry("gelu", gelu, "elementwise", ["x"], ["x"], f"{_ACT}#gelu", approximate="none"),
     _entry("gelu_tanh", gelu, "elementwise", ["x"], ["x"], f"{_ACT}#gelu-tanh", approximate="tanh"),
+    _entry("silu", silu, "elementwise", ["x"], ["x"], f"{_ACT}#silu"),
     _entry("softmax", softmax, "rowwise", ["x"], ["x"], f"{_ACT}#softmax"),
     _entry("log_softmax", log_softmax, "rowwise", ["x"], ["x"], f"{_ACT}#log-softmax"),
     _entry("mean_squared_error", mean_squared_error, "loss", ["prediction", "target"], ["prediction"],
@@ -95,6 +98,9 @@ PRIMITIVES: tuple[Primitive, ...] = (
            f"{_LOSS}#softmax-cross-entropy-labels"),
     _entry("softmax_cross_entropy_probs", softmax_cross_entropy, "loss", ["logits", "target"], ["logits"],
            f"{_LOSS}#softmax-cross-entropy-probabilities"),
+    _entry("huber", huber, "loss", ["prediction", "target"], ["prediction"], f"{_LOSS}#huber", variant="huber"),
+    _entry("smooth_l1", huber, "loss", ["prediction", "target"], ["prediction"], f"{_LOSS}#smooth-l1",
+           variant="smooth_l1"),
     _entry("dense", dense, "layer", ["x", "weight", "bias"], ["x", "weight", "bias"], f"{_DENSE}#dense"),
 )
 
@@ -183,7 +189,7 @@ def _optimizer(module: ModuleType) -> Optimizer:
 
 
 OPTIMIZERS: tuple[Optimizer, ...] = tuple(map(_optimizer, (sgd, adagrad, rmsprop, adadelta, adam, adamw, adamax,
-                                                            nadam)))
+                                                            nadam, lion)))
 
 _OPTIMIZER_BY_NAME = {entry.name: entry for entry in OPTIMIZERS}
 

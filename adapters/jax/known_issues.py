@@ -12,10 +12,12 @@ import numpy as np
 from nnspec.adapters.base import KnownIssue
 from nnspec.adapters.known_issue_rules import (
     gelu_grad_overflows,
+    infinite,
     mean_overflow_issues,
     minus_infinity,
     per_output,
     reference_trajectory,
+    sigmoid_underflows,
 )
 from nnspec.reference import dtypes
 from nnspec.reference.activations import log_softmax
@@ -67,6 +69,12 @@ def _cross_entropy_label_cancels(arrays, params, dtype):
     return per_output(np.abs(label_logits) > loss, params)
 
 
+def _huber_inside_delta(arrays, params, dtype):
+    """0 < |r| < delta: optax's gradient there is delta g + (q - delta) g, two terms larger than the result."""
+    size = np.abs(np.asarray(arrays["prediction"]) - np.asarray(arrays["target"]))
+    return (size > 0) & (size < params.get("delta", 1.0))
+
+
 def _adagrad_sum_underflows(arrays, params, dtype):
     """An Adagrad case in which some coordinate with a nonzero (weight-decayed) gradient has an accumulated sum of
     squared gradients below the dtype's smallest normal (float64 reference, optax's conventions): XLA flushes it
@@ -89,6 +97,10 @@ def _dropout_rate_one_with_gradient(arrays, params, dtype):
 _FINDINGS = "docs/findings.md"
 
 KNOWN_ISSUES = (
+    KnownIssue("optax-huber-grad-cancellation", "huber", "vjp", _huber_inside_delta,
+               "the VJP of optax.losses.huber_loss for 0 < |r| < delta adds delta g and (min(|r|, delta) - delta) g, "
+               "which cancel: an absolute error of about u delta |g|, delta / |r| ulps of the spec's r g",
+               f"{_FINDINGS}#optax-huber-grad-cancellation"),
     KnownIssue("optax-adagrad-zero-accumulator", "adagrad", "optimizer", _adagrad_sum_underflows,
                "optax.scale_by_rss scales by where(s > 0, rsqrt(s + eps), 0): a coordinate whose sum of squared "
                "gradients underflows (flushed to 0) gets no update (spec: eta g / sqrt(0 + eps))",
@@ -107,6 +119,16 @@ KNOWN_ISSUES = (
     KnownIssue("jax-gelu-at-minus-infinity", "gelu_tanh", "forward", minus_infinity,
                "jax.nn.gelu(-inf, approximate=True) is NaN (x * 0.5 * (1 + tanh(-inf)) = -inf * 0); spec: the limit 0",
                f"{_FINDINGS}#jax-gelu-at-minus-infinity"),
+    KnownIssue("jax-silu-at-the-ends", "silu", "forward", minus_infinity,
+               "jax.nn.silu(-inf) is NaN (x * sigmoid(x) = -inf * 0); spec: the limit -0",
+               f"{_FINDINGS}#silu-at-the-ends"),
+    KnownIssue("jax-silu-at-the-ends", "silu", "vjp", infinite,
+               "the VJP of jax.nn.silu is NaN at +-inf (x * sigmoid'(x) = inf * 0); spec: the limits 1 and 0",
+               f"{_FINDINGS}#silu-at-the-ends"),
+    *(KnownIssue("jax-silu-at-the-ends", "silu", kind, sigmoid_underflows(opmath=False),
+                 "silu and its VJP are 0 once sigmoid(x) falls below the smallest normal of the dtype (flushed "
+                 "to zero, or exp(-x) overflowing in float16) while the exact value is still normal",
+                 f"{_FINDINGS}#silu-at-the-ends") for kind in ("forward", "vjp")),
     KnownIssue("jax-gelu-grad-overflow", "gelu", "vjp", gelu_grad_overflows,
                "the VJP of jax.nn.gelu is NaN at +-inf, and wherever g * x / sqrt(pi) overflows (it multiplies "
                "that by exp(-x**2 / 2) = 0); spec: g for x -> +inf, 0 for x -> -inf",

@@ -1,11 +1,11 @@
 """optax optimizers, and the training step, for the jax backend.
 
 Each optimizer is the optax alias a user would call (``optax.sgd``, ``adagrad``, ``rmsprop``, ``adadelta``,
-``adam`` / ``amsgrad``, ``adamw``, ``adamax``, ``nadam``), stepped with ``opt.update`` and
-``optax.apply_updates``. Weight decay, which only ``adadelta`` and ``adamw`` take, is optax's own
-``optax.add_decayed_weights`` chained in front of the alias (optax's documented idiom: L2 added to the gradient,
-the "coupled" convention of the profile). Hyperparameters optax has no argument for are refused
-(``UnsupportedError``), never emulated: SGD's dampening, Adagrad's lr_decay, AdamW with AMSGrad.
+``adam`` / ``amsgrad``, ``adamw``, ``adamax``, ``nadam``, ``lion``), stepped with ``opt.update`` and
+``optax.apply_updates``. Weight decay, which only ``adadelta``, ``adamw`` and ``lion`` take (``_OWN_DECAY``),
+is elsewhere optax's own ``optax.add_decayed_weights`` chained in front of the alias (optax's documented idiom:
+L2 added to the gradient, the "coupled" convention of the profile). Hyperparameters optax has no argument for are
+refused (``UnsupportedError``), never emulated: SGD's dampening, Adagrad's lr_decay, AdamW with AMSGrad.
 
 State translation (the reference's field names <-> the fields of optax's state NamedTuples) is layout only:
 
@@ -43,7 +43,11 @@ _STATE_FIELDS = {
     "adamw": {"count": "step", "mu": "exp_avg", "nu": "exp_avg_sq"},
     "adamax": {"count": "step", "mu": "exp_avg", "nu": "exp_inf"},
     "nadam": {"count": "step", "mu": "exp_avg", "nu": "exp_avg_sq"},
+    "lion": {"count": "step", "mu": "exp_avg"},
 }
+
+#: the aliases that take weight decay themselves (Lion's and AdamW's decoupled: -lr * (update + wd * param))
+_OWN_DECAY = ("adadelta", "adamw", "lion")
 
 #: reference hyperparameters optax has no argument for, with the only value optax computes
 _FIXED = {"sgd": {"dampening": 0.0}, "adagrad": {"lr_decay": 0.0}, "adamw": {"amsgrad": False}}
@@ -70,10 +74,11 @@ def _build(optimizer: str, hyper: Mapping[str, object]) -> optax.GradientTransfo
         "adamw": lambda: optax.adamw(lr, b1=b1, b2=b2, eps=h.get("eps", 1e-8), weight_decay=decay),
         "adamax": lambda: optax.adamax(lr, b1=b1, b2=b2, eps=h.get("eps", 1e-8)),
         "nadam": lambda: optax.nadam(lr, b1=b1, b2=b2, eps=h.get("eps", 1e-8)),
+        "lion": lambda: optax.lion(lr, *h.get("betas", (0.9, 0.99)), weight_decay=decay),
     }
     if optimizer not in aliases:
         raise UnsupportedError(f"jax: optimizer {optimizer!r}")
-    if decay == 0 or optimizer in ("adadelta", "adamw"):
+    if decay == 0 or optimizer in _OWN_DECAY:
         return aliases[optimizer]()
     return optax.chain(optax.add_decayed_weights(decay), aliases[optimizer]())
 

@@ -1,13 +1,13 @@
 """JAX's tables: the dtype map, each primitive as a jax.numpy / jax.nn / optax function, and the named spec variants
 JAX follows. Data only: the drivers (backend.py, model.py) read them.
 
-- activations: ``jax.nn.{sigmoid, tanh (jnp.tanh), relu, leaky_relu, softplus, gelu, softmax, log_softmax}``;
+- activations: ``jax.nn.{sigmoid, tanh (jnp.tanh), relu, leaky_relu, softplus, gelu, silu, softmax, log_softmax}``;
 - losses: ``optax.losses.squared_error`` (mean squared error; ``optax.losses.l2_loss`` is half of it),
   ``optax.losses.sigmoid_binary_cross_entropy``, ``optax.losses.softmax_cross_entropy`` (probabilities, and
   labels with label smoothing: ``jax.nn.one_hot`` then ``optax.losses.smooth_labels``) and
-  ``optax.losses.softmax_cross_entropy_with_integer_labels``; optax returns per-example losses, reduced here
-  with ``jnp.mean`` / ``jnp.sum``, as every optax user does;
-- ``binary_cross_entropy`` on probabilities is not declared: neither jax nor optax has one.
+  ``optax.losses.softmax_cross_entropy_with_integer_labels``, ``optax.losses.huber_loss``; optax returns
+  per-example losses, reduced here with ``jnp.mean`` / ``jnp.sum``, as every optax user does;
+- ``binary_cross_entropy`` on probabilities is not declared: neither jax nor optax has one; nor is ``smooth_l1``.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ ACTIVATIONS = MappingProxyType({
     "leaky_relu": lambda x, p: jax.nn.leaky_relu(x, negative_slope=p.get("negative_slope", 0.01)),
     "softplus": lambda x, p: jax.nn.softplus(x),
     "gelu": lambda x, p: jax.nn.gelu(x, approximate=p.get("approximate", "none") == "tanh"),
+    "silu": lambda x, p: jax.nn.silu(x),
     "softmax": lambda x, p: jax.nn.softmax(x, axis=p.get("axis", -1)),
     "log_softmax": lambda x, p: jax.nn.log_softmax(x, axis=p.get("axis", -1)),
 })
@@ -63,6 +64,7 @@ LOSSES = MappingProxyType({
         optax.losses.sigmoid_binary_cross_entropy(t["logits"], t["target"]), p),
     "softmax_cross_entropy": lambda t, p: _cross_entropy(t["logits"], t["target"], p),
     "softmax_cross_entropy_probs": lambda t, p: _cross_entropy(t["logits"], t["target"], p),
+    "huber": lambda t, p: _reduce(optax.losses.huber_loss(t["prediction"], t["target"], delta=p.get("delta", 1.0)), p),
 })
 
 

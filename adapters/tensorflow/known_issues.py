@@ -19,6 +19,7 @@ from nnspec.adapters.known_issue_rules import (
     mean_overflow_issues,
     minus_infinity,
     per_output,
+    sigmoid_underflows,
 )
 
 __all__ = ["KNOWN_ISSUES"]
@@ -48,6 +49,16 @@ KNOWN_ISSUES = (
                "gelu(-inf, approximate=True) is NaN (spec: the limit 0)", f"{_FINDINGS}#tf-gelu-at-infinity"),
     KnownIssue("tf-gelu-at-infinity", "gelu", "vjp", infinite,
                "the GELU derivative at +-inf is NaN (spec: the limits 1 and 0)", f"{_FINDINGS}#tf-gelu-at-infinity"),
+    KnownIssue("tf-silu-at-the-ends", "silu", "forward", minus_infinity,
+               "tf.nn.silu(-inf) is NaN (features * sigmoid(features) = -inf * 0); spec: the limit -0",
+               f"{_FINDINGS}#silu-at-the-ends"),
+    KnownIssue("tf-silu-at-the-ends", "silu", "vjp", infinite,
+               "the silu gradient at +-inf is NaN (x * (1 - sigmoid) = inf * 0); spec: the limits 1 and 0",
+               f"{_FINDINGS}#silu-at-the-ends"),
+    *(KnownIssue("tf-silu-at-the-ends", "silu", kind, sigmoid_underflows(opmath=False),
+                 "silu and its gradient are 0 once sigmoid(x) underflows (x < -87.34 in float32, -708.4 in "
+                 "float64) while the exact value is still normal", f"{_FINDINGS}#silu-at-the-ends")
+      for kind in ("forward", "vjp")),
     KnownIssue("tf-gelu-grad-overflow", "gelu", "vjp", gelu_grad_overflows,
                "the GELU derivative is NaN once grad_output * x / sqrt(pi) overflows (an inf times exp(-x^2/2) "
                "= 0); spec: grad_output for x -> +inf, 0 for x -> -inf", f"{_FINDINGS}#tf-gelu-grad-overflow"),

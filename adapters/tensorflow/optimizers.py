@@ -15,7 +15,7 @@ import numpy as np
 
 from nnspec.adapters.base import OptimizerDeclaration, UnsupportedError
 from nnspec.adapters.tensorflow.runtime import floatx, keras, tf
-from nnspec.reference.optimizers import adadelta, adagrad, adam, adamax, nadam, profiles, rmsprop, sgd
+from nnspec.reference.optimizers import adadelta, adagrad, adam, adamax, lion, nadam, profiles, rmsprop, sgd
 
 __all__ = ["KerasOptimizersMixin", "KERAS_DECLARATIONS"]
 
@@ -32,6 +32,7 @@ _OPTIMIZERS = {
                                     "velocity_hat": "max_exp_avg_sq"}),
     "adamax": ("Adamax", adamax.State, {"momentum": "exp_avg", "norm": "exp_inf"}),
     "nadam": ("Nadam", nadam.State, {"momentum": "exp_avg", "velocity": "exp_avg_sq"}),
+    "lion": ("Lion", lion.State, {"momentum": "exp_avg"}),
 }
 
 #: reference hyperparameter -> Keras constructor argument (betas is split in two below)
@@ -56,6 +57,8 @@ def _arguments(optimizer: str, hyper: Mapping[str, object]) -> dict[str, object]
             arguments[_KERAS_NAMES[name]] = float(value) if isinstance(value, float) else value
         else:
             raise UnsupportedError(f"tensorflow: {optimizer} hyperparameter {name!r} has no Keras counterpart")
+    if optimizer == "lion" and arguments.get("beta_1", 0.9) == 0:
+        raise UnsupportedError("tensorflow: keras.optimizers.Lion refuses beta_1 = 0 (signSGD)")
     if arguments.get("weight_decay") == 0 and optimizer != "adamw":
         arguments["weight_decay"] = None  # Keras's "no weight decay"
     if "momentum" in arguments:
@@ -67,9 +70,12 @@ def _arguments(optimizer: str, hyper: Mapping[str, object]) -> dict[str, object]
 #: Adam, AdamW and Adamax form ``beta_1_power = ops.power(ops.cast(self.beta_1, dtype), local_step)`` (and
 #: beta_2's) in the variable's dtype; Nadam also casts beta_1, beta_2 and 0.96 before ``1 - beta`` and its
 #: momentum schedule. All four update their moments as ``m += (g - m) * (1 - beta)``. SGD, Adagrad, RMSprop and
-#: Adadelta use the Python hyperparameters directly (each coefficient rounded once).
+#: Adadelta use the Python hyperparameters directly (each coefficient rounded once). Lion casts beta_1 and beta_2
+#: and forms ``1.0 - beta`` in the dtype, but takes the weighted sum ``m * beta + g * (1 - beta)`` (keras/src/
+#: optimizers/lion.py), so it is not in ``_INCREMENTAL``.
 _DTYPE_ARITHMETIC = {"adam": ("bias_correction",), "adamw": ("bias_correction",), "adamax": ("bias_correction",),
-                     "nadam": ("bias_correction", "moment_weight", "schedule")}
+                     "nadam": ("bias_correction", "moment_weight", "schedule"), "lion": ("moment_weight",)}
+_INCREMENTAL = ("adam", "adamw", "adamax", "nadam")
 #: ``ops.cast(python_float, dtype)`` is ``tf.cast``, which converts the number to a float32 tensor first: whatever
 #: Keras casts is rounded to float32 also in float64 (``float32_hyperparameters``,
 #: docs/spec/optimizers.md#float32-hyperparameters): the betas of the groups above, SGD's momentum, Adagrad's
@@ -77,8 +83,8 @@ _DTYPE_ARITHMETIC = {"adam": ("bias_correction",), "adamw": ("bias_correction",)
 #: (``_apply_weight_decay``). Arithmetic with the Python number itself (``1 - self.beta_1`` in Adam, RMSprop's rho,
 #: epsilon, NAdam's product of momentum factors) converts it to the tensor's dtype directly: not rounded.
 _CAST = {"sgd": ("momentum",), "adagrad": ("initial_accumulator_value",)}
-_PRECISION = {name: {**({"dtype_arithmetic": _DTYPE_ARITHMETIC[name], "moment_update": "incremental"}
-                        if name in _DTYPE_ARITHMETIC else {}),
+_PRECISION = {name: {**({"dtype_arithmetic": _DTYPE_ARITHMETIC[name]} if name in _DTYPE_ARITHMETIC else {}),
+                     **({"moment_update": "incremental"} if name in _INCREMENTAL else {}),
                      "float32_hyperparameters": (*_CAST.get(name, ()), *_DTYPE_ARITHMETIC.get(name, ()),
                                                  "weight_decay")}
               for name in _OPTIMIZERS}

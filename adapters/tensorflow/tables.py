@@ -1,7 +1,7 @@
 """TensorFlow / Keras tables: each primitive as a Keras activation or loss, and the named spec variants Keras
 follows. Data only: the drivers (backend.py, training.py) read them.
 
-The one layout translation is in the elementwise losses (MSE, BCE): Keras first averages each loss over the LAST
+The one layout translation is in the elementwise losses (MSE, BCE, Huber): Keras first averages each loss over the LAST
 axis and then applies its reduction to what remains (docs/spec/losses.md#reductions), so they get their inputs
 with a trailing axis of length 1 (``x[..., None]``): the mean over that axis is the element itself, and the
 Keras reductions ``None``, ``"sum"`` and ``"sum_over_batch_size"`` then are nnspec's ``"none"``, ``"sum"`` and
@@ -34,6 +34,11 @@ def _elementwise_loss(cls, **fixed):
     return call
 
 
+def _huber(target, prediction, params, dtype):
+    """keras.losses.Huber with the drawn delta, on inputs with a trailing axis of length 1 like MSE."""
+    return _elementwise_loss(keras.losses.Huber, delta=params.get("delta", 1.0))(target, prediction, params, dtype)
+
+
 def _labels_loss(target, logits, params, dtype):
     """Integer labels: SparseCategoricalCrossentropy, which has no label smoothing; with smoothing, the labels
     become one-hot rows (keras.ops.one_hot) for CategoricalCrossentropy, as a Keras user writes it."""
@@ -58,6 +63,7 @@ LOSSES = MappingProxyType({
                                          _elementwise_loss(keras.losses.BinaryCrossentropy, from_logits=True)),
     "softmax_cross_entropy": (("target", "logits"), _labels_loss),
     "softmax_cross_entropy_probs": (("target", "logits"), _probabilities_loss),
+    "huber": (("target", "prediction"), _huber),
 })
 
 
@@ -80,6 +86,7 @@ ACTIVATIONS = MappingProxyType({
     "softplus": lambda p: _act.softplus,
     "gelu": lambda p: lambda x: _act.gelu(x, approximate=p.get("approximate", "none") == "tanh"),
     "gelu_tanh": lambda p: lambda x: _act.gelu(x, approximate=True),
+    "silu": lambda p: _act.silu,
     "softmax": lambda p: lambda x: _quiet(_act.softmax, x, axis=p.get("axis", -1)),
     "log_softmax": lambda p: lambda x: _act.log_softmax(x, axis=p.get("axis", -1)),
 })

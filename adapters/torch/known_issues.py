@@ -19,8 +19,10 @@ from nnspec.adapters.known_issue_rules import (
     infinite,
     mean_overflow_issues,
     mean_overflows,
+    minus_infinity,
     per_output,
     reference_trajectory,
+    sigmoid_underflows,
 )
 from nnspec.reference import dtypes
 
@@ -146,6 +148,16 @@ KNOWN_ISSUES = mean_overflow_issues(
     KnownIssue("torch-gelu-at-infinity", "gelu_tanh", "vjp", infinite,
                "the tanh-GELU derivative at +-inf is NaN (spec: the limits 1 and 0)",
                "docs/findings.md#torch-gelu-at-infinity"),
+    KnownIssue("torch-silu-at-the-ends", "silu", "forward", minus_infinity,
+               "F.silu(-inf) is NaN (x / (1 + exp(-x)) = -inf / inf); spec: the limit -0",
+               "docs/findings.md#silu-at-the-ends"),
+    KnownIssue("torch-silu-at-the-ends", "silu", "vjp", infinite,
+               "the silu derivative at +-inf is NaN (x * (1 - sigmoid) = inf * 0); spec: the limits 1 and 0",
+               "docs/findings.md#silu-at-the-ends"),
+    *(KnownIssue("torch-silu-at-the-ends", "silu", kind, sigmoid_underflows(opmath=True),
+                 "silu and its derivative are 0 once exp(-x) overflows (x < -88.72 in float32, bfloat16 and "
+                 "float16, -709.78 in float64) while the exact value is still normal",
+                 "docs/findings.md#silu-at-the-ends") for kind in ("forward", "vjp")),
     KnownIssue("torch-gelu-tanh-grad-overflow", "gelu_tanh", "vjp", gelu_tanh_grad_overflows,
                "the tanh-GELU derivative is NaN once x*x overflows (|x| >= sqrt(max)); spec: 1 for x -> +inf, "
                "0 for x -> -inf", "docs/findings.md#torch-gelu-tanh-grad-overflow"),

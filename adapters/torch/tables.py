@@ -27,6 +27,7 @@ OPS = MappingProxyType({
     "softplus": lambda t, p: F.softplus(t["x"]),
     "gelu": lambda t, p: F.gelu(t["x"], approximate=p["approximate"]),
     "gelu_tanh": lambda t, p: F.gelu(t["x"], approximate=p["approximate"]),
+    "silu": lambda t, p: F.silu(t["x"]),
     "softmax": lambda t, p: F.softmax(t["x"], dim=p.get("axis", -1)),
     "log_softmax": lambda t, p: F.log_softmax(t["x"], dim=p.get("axis", -1)),
     "mean_squared_error": lambda t, p: F.mse_loss(t["prediction"], t["target"], reduction=p.get("reduction", "mean")),
@@ -38,6 +39,11 @@ OPS = MappingProxyType({
         t["logits"], t["target"], reduction=p.get("reduction", "mean"), label_smoothing=p.get("label_smoothing", 0.0)),
     "softmax_cross_entropy_probs": lambda t, p: F.cross_entropy(
         t["logits"], t["target"], reduction=p.get("reduction", "mean"), label_smoothing=p.get("label_smoothing", 0.0)),
+    # smooth_l1's beta is the catalogue's delta (docs/spec/losses.md#smooth-l1); torch takes beta = 0 as l1_loss
+    "huber": lambda t, p: F.huber_loss(t["prediction"], t["target"], reduction=p.get("reduction", "mean"),
+                                       delta=p.get("delta", 1.0)),
+    "smooth_l1": lambda t, p: F.smooth_l1_loss(t["prediction"], t["target"], reduction=p.get("reduction", "mean"),
+                                               beta=p.get("delta", 1.0)),
     "dense": lambda t, p: F.linear(t["x"], t["weight"], t.get("bias")),
 })
 
@@ -50,6 +56,7 @@ ACTIVATIONS = MappingProxyType({
     "leaky_relu": lambda p: nn.LeakyReLU(p.get("negative_slope", 0.01)),
     "softplus": lambda p: nn.Softplus(),
     "gelu": lambda p: nn.GELU(approximate=p.get("approximate", "none")),
+    "silu": lambda p: nn.SiLU(),
     "softmax": lambda p: nn.Softmax(dim=-1),
     "log_softmax": lambda p: nn.LogSoftmax(dim=-1),
 })

@@ -67,6 +67,7 @@ NAMES: dict[str, dict[str, Any]] = {
     "softplus": {"threshold": None},
     "gelu": {"approximate": "none", "float32_constants": False},
     "gelu_tanh": {"approximate": "tanh", "float32_constants": False},
+    "silu": {},
 }
 
 _PRECISIONS = (30, 60, 120, 240, 480, 960)  # decimal digits, tried in turn
@@ -124,6 +125,8 @@ def _expression(name: str, key: tuple[tuple[str, Any], ...]) -> tuple[Any, Any]:
         expr = sp.log(1 + sp.exp(x))
         if params["threshold"] is not None:
             expr = sp.Piecewise((x, x > sp.Rational(params["threshold"])), (expr, True))
+    elif name == "silu":  # x * sigmoid(x), sigmoid as written above
+        expr = x * (1 / (1 + sp.exp(-x)))
     elif params["approximate"] == "none":  # gelu; float32_constants: 0.5 erfc(-c x) = Phi(sqrt(2) c x)
         scale = sp.sqrt(2) * sp.Rational(float(np.float32(1 / np.sqrt(2)))) if params["float32_constants"] else 1
         expr = x * _normal_cdf_function()(scale * x)

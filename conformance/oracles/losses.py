@@ -16,6 +16,9 @@ Every derivative is SymPy's (``sympy.diff`` of the loss expression), not the han
   lse = log1p(sum over the non-max entries of exp(z_k)), so tiny losses keep their digits; the gradient is
   SymPy's derivative of -sum_c q_c (z_c - log sum_k exp z_k) over a row of C symbols, evaluated at the
   shifted row (the loss is invariant under the shift, an identity).
+- Huber and smooth-L1: SymPy ``Piecewise`` expressions in r = x - y (quadratic where |r| <= delta, linear beyond;
+  smooth-L1 is Huber / delta, |r| at delta = 0) and SymPy's derivative of them, evaluated with mpmath; at
+  r = +-inf the linear piece gives +inf and +-delta directly, inf - inf is NaN.
 - Reductions: "mean" and "sum" add the exact per-element values at 50 digits and round once; "mean" divides by
   the element count (MSE, BCE) or the number of rows N (cross-entropy); an empty "mean" is NaN.
 
@@ -40,14 +43,32 @@ NAMES = (
     "binary_cross_entropy_with_logits",
     "softmax_cross_entropy",
     "softmax_cross_entropy_probs",
+    "huber",
+    "smooth_l1",
 )
 _PARAMS = {
     "binary_cross_entropy": {"log_floor", "denominator_floor"},
     "softmax_cross_entropy": {"label_smoothing"},
     "softmax_cross_entropy_probs": {"label_smoothing"},
+    "huber": {"delta"},
+    "smooth_l1": {"delta"},
 }
 
 _x, _y, _floor = sp.symbols("x y floor", real=True)
+
+
+_delta = sp.Symbol("delta", nonnegative=True)
+_r = _x - _y
+#: The spec's piecewise Huber loss; smooth-L1 is it divided by delta, and its delta = 0 limit is |r|.
+_HUBER = sp.Piecewise((_r**2 / 2, sp.Abs(_r) <= _delta), (_delta * (sp.Abs(_r) - _delta / 2), True))
+_PIECEWISE = {"huber": _HUBER, "smooth_l1": sp.Piecewise((sp.Abs(_r), sp.Eq(_delta, 0)), (_HUBER / _delta, True))}
+
+
+@functools.cache
+def _piecewise(name: str, want: str):
+    """The lambdified piecewise loss ('value') or SymPy's derivative of it in x ('derivative')."""
+    expr = _PIECEWISE[name] if want == "value" else sp.diff(_PIECEWISE[name], _x)
+    return sp.lambdify((_x, _y, _delta), expr, "mpmath")
 
 
 def _terms(name: str, floored: tuple[bool, bool]) -> list[tuple[sp.Expr, sp.Expr]]:
@@ -112,6 +133,8 @@ def _elementwise(name: str, x: float, y: float, params: dict, want: str) -> mpma
     if np.isnan(x) or np.isnan(y):
         return mpmath.nan
     mx, my = mpmath.mpf(x), mpmath.mpf(y)
+    if name in _PIECEWISE:
+        return _piecewise(name, want)(mx, my, mpmath.mpf(params.get("delta", 1.0)))
     if (
         name == "binary_cross_entropy"
         and want == "derivative"

@@ -6,13 +6,10 @@ This is the second, independent writing of docs/spec/optimizers.md; it never imp
 Where the spec gives two equivalent forms, this file takes the paper's (Adam's m_hat and v_hat, Kingma & Ba
 Algorithm 1; NAdam's m_hat, Dozat 2016) and the reference takes PyTorch's execution order.
 
-1. Trajectories on the quadratic f(theta) = a/2 * theta**2 (gradient a * theta):
-   - plain gradient descent: ``sympy.rsolve`` of theta_{n+1} = (1 - lr*a) theta_n;
-   - heavy-ball momentum: ``sympy.rsolve`` of its second-order recurrence (valid from n = 2 on),
-     theta_{n+2} = (1 + momentum - lr*(1 - dampening)*a) theta_{n+1} - momentum * theta_n;
-   - every momentum convention (Nesterov included) as exact rational powers of the 2x2 matrix of the linear
-     map (theta, buf) -> (theta', buf'), with a first-order bound on the rounding error of a float run.
-2. Steps: for each optimizer and each convention, the parameter after every step and the final state as SymPy
+Trajectories on the quadratic f(theta) = a/2 * theta**2 (closed forms, matrix powers) are in
+``conformance/oracles/quadratic.py``.
+
+Steps: for each optimizer and each convention, the parameter after every step and the final state as SymPy
    expressions of the symbols ``theta``, ``g1`` .. ``gn`` and the hyperparameters (named as the reference's
    keywords; Adam-family ``betas`` become ``beta1`` and ``beta2``). They are evaluated at 50 digits by a walk
    over the expression tree that also carries a first-order running error bound (Wilkinson; Higham, Accuracy
@@ -26,22 +23,18 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping, Sequence
-from fractions import Fraction
 
 import mpmath
 import numpy as np
 import sympy as sp
 
-__all__ = ["DPS", "OPTIMIZERS", "step_expressions", "exact_steps", "gradient_descent_closed_form",
-           "heavy_ball_closed_form", "momentum_trajectory"]
+__all__ = ["DPS", "OPTIMIZERS", "step_expressions", "exact_steps"]
 
 DPS = 50
-OPTIMIZERS = ("sgd", "adagrad", "rmsprop", "adadelta", "adam", "adamw", "adamax", "nadam")
+OPTIMIZERS = ("sgd", "adagrad", "rmsprop", "adadelta", "adam", "adamw", "adamax", "nadam", "lion")
 _HYPER = ("lr", "momentum", "dampening", "weight_decay", "beta1", "beta2", "eps", "alpha", "rho", "lr_decay",
           "initial_accumulator_value", "momentum_decay")
 _S = {name: sp.Symbol(name, real=True) for name in _HYPER}
-_n = sp.Symbol("n", integer=True, nonnegative=True)
-_theta0, _theta1, _a = sp.symbols("theta0 theta1 a", real=True)
 
 
 # --- 1. the spec's equations, one optimizer per function -----------------------------------------------------
@@ -196,8 +189,19 @@ def _nadam(theta, grads, v):
     return {**out, "exp_avg": m, "exp_avg_sq": s, "mu_product": product}
 
 
+def _lion(theta, grads, v):
+    lr, beta1, beta2 = _S["lr"], _S["beta1"], _S["beta2"]
+    out, m = {}, sp.Integer(0)
+    for t, g in enumerate(grads, 1):
+        theta, g = _decay(theta, g, lr, v)
+        theta = theta - lr * sp.sign(beta1 * m + (1 - beta1) * g)  # Chen et al. 2023, Algorithm 2
+        m = beta2 * m + (1 - beta2) * g
+        out[f"param_{t}"] = theta
+    return {**out, "exp_avg": m}
+
+
 _EQUATIONS = {"sgd": _sgd, "adagrad": _adagrad, "rmsprop": _rmsprop, "adadelta": _adadelta, "adam": _adam,
-              "adamw": _adamw, "adamax": _adamax, "nadam": _nadam}
+              "adamw": _adamw, "adamax": _adamax, "nadam": _nadam, "lion": _lion}
 
 
 @functools.cache
@@ -258,6 +262,14 @@ def _abs(node, args, u):
     return abs(args[0][0]), args[0][1]
 
 
+def _sign(node, args, u):
+    """Exact where the argument is farther from 0 than its error (an exact 0 with no error: sign 0); else either
+    sign may come out, 2 (in units of u: 2 / u). The argument's error is widened 4-fold, for evaluation orders other
+    than the expression tree's."""
+    (x, e), sign = args[0], mpmath.sign(args[0][0])
+    return sign, (2 / u if e > 0 and abs(x) <= 4 * e * u else mpmath.mpf(0))
+
+
 def _number(node, args, u):
     value = mpmath.mpf(node.p) / node.q if node.is_Rational else mpmath.mpf(str(node))
     inexact = mpmath.mpf(float(value)) != value  # a constant the code holds rounded, e.g. 0.96
@@ -268,7 +280,8 @@ def _rule(node: sp.Expr):
     if node.is_Number:
         return _number
     for test, rule in ((node.is_Add, _add), (node.is_Mul, _mul), (node.is_Pow, _pow),
-                       (isinstance(node, sp.Max), _max), (isinstance(node, sp.Abs), _abs)):
+                       (isinstance(node, sp.Max), _max), (isinstance(node, sp.Abs), _abs),
+                       (isinstance(node, sp.sign), _sign)):
         if test:
             return rule
     raise NotImplementedError(f"no rounding rule for {type(node).__name__}")
@@ -328,68 +341,3 @@ def exact_steps(optimizer: str, variant: Mapping[str, object], theta: np.ndarray
                 results[name][0][index] = float(value)
                 results[name][1][index] = float(error * u)
     return results
-
-
-# --- 3. trajectories on f(theta) = a/2 theta^2 -----------------------------------------------------------------
-
-
-@functools.cache
-def gradient_descent_closed_form() -> sp.Expr:
-    """theta_n of plain gradient descent, by rsolve: theta0 * (1 - a*lr)**n (symbols theta0, a, lr, n)."""
-    theta = sp.Function("theta")
-    return sp.rsolve(theta(_n + 1) - (1 - _S["lr"] * _a) * theta(_n), theta(_n), {theta(0): _theta0})
-
-
-@functools.cache
-def heavy_ball_closed_form() -> sp.Expr:
-    """theta_n of heavy-ball momentum for n >= 0 given theta_0 = theta0 and theta_1 = theta1 (the first step,
-    which the conventions take differently), by rsolve of the recurrence that holds from n = 2 on. Symbols
-    theta0, theta1, a, lr, momentum, dampening, n. Valid where the characteristic roots differ."""
-    theta, mu, tau = sp.Function("theta"), _S["momentum"], _S["dampening"]
-    recurrence = theta(_n + 2) - (1 + mu - _S["lr"] * (1 - tau) * _a) * theta(_n + 1) + mu * theta(_n)
-    return sp.rsolve(recurrence, theta(_n), {theta(0): _theta0, theta(1): _theta1})
-
-
-def momentum_trajectory(a: float, lr: float, momentum: float, dampening: float, theta0: float, n_steps: int,
-                        momentum_buffer: str, nesterov: bool = False) -> dict[str, list]:
-    """Exact theta_k and buffer_k for k = 1..n of SGD with momentum on a/2 theta^2: x_k = M^(k-1) x_1, exactly.
-
-    The state x = (theta, b), with b in PyTorch's units, evolves linearly: x_k = M x_{k-1} from x_0 = (theta0, 0),
-    b_k = momentum b_{k-1} + (1 - dampening) a theta_{k-1}, theta_k = theta_{k-1} - lr b_k (Nesterov:
-    theta_{k-1} - lr (a theta_{k-1} + momentum b_k)); PyTorch's first step b_1 = a theta_0 has its own matrix.
-    Keras's buffer is -lr b (the same trajectory while lr is constant).
-
-    Returns:
-        ``{"theta": [...], "buffer": [...], "theta_bound": [...], "buffer_bound": [...]}`` for k = 1..n: exact
-        Fractions (the buffer in the convention's units), and bounds in units of u: a first-order bound on the
-        error of a float run that computes g = a * theta and then one step, each step adding 2 * (the magnitudes
-        of its terms) and carrying earlier errors by |M| (|M^k| <= |M|^k elementwise).
-    """
-    a, lr, mu, tau, theta0 = (Fraction(x) for x in (a, lr, momentum, dampening, theta0))
-    if nesterov:
-        matrix = ((1 - lr * a * (1 + mu), -lr * mu**2), (a, mu))
-    else:
-        matrix = ((1 - lr * (1 - tau) * a, -lr * mu), ((1 - tau) * a, mu))
-    first = matrix
-    if momentum_buffer == "raw_gradient_first_step_undampened" and not nesterov:
-        first = ((1 - lr * a, Fraction(0)), (a, Fraction(0)))
-    carry = np.abs(np.array(matrix, dtype=float))
-    buffer_scale = -lr if momentum_buffer == "lr_scaled" else Fraction(1)
-    out, error = {"theta": [], "buffer": [], "theta_bound": [], "buffer_bound": []}, np.zeros(2)
-    previous, x = (theta0, Fraction(0)), _apply(first, (theta0, Fraction(0)))  # x_1 = first x_0, x_k = M x_{k-1}
-    for _ in range(n_steps):
-        theta_before, buf_before = abs(float(previous[0])), abs(float(previous[1]))
-        g, buf = abs(float(a)) * theta_before, abs(float(x[1]))
-        local = 2 * np.array([theta_before + float(lr) * (buf + 2 * g), float(mu) * buf_before + g + buf])
-        error = carry @ error + local
-        out["theta"].append(x[0])
-        out["buffer"].append(buffer_scale * x[1])
-        out["theta_bound"].append(float(error[0]))
-        out["buffer_bound"].append(float(abs(buffer_scale)) * float(error[1]))
-        previous, x = x, _apply(matrix, x)
-    return out
-
-
-def _apply(matrix, x):
-    """A 2x2 rational matrix times a 2-vector, exactly."""
-    return tuple(row[0] * x[0] + row[1] * x[1] for row in matrix)

@@ -5,13 +5,17 @@ from __future__ import annotations
 import numpy as np
 from hypothesis import strategies as st
 
+from nnspec.conformance import budgets
 from nnspec.conformance.strategies.arrays import float_arrays
+from nnspec.reference import catalogue
 
 __all__ = ["dense_problems", "network_problems", "NETWORK_LOSSES", "SMOOTH_ACTIVATIONS"]
 
 #: Activations of the network checks: smooth, so that rounding cannot move an input across a kink and change
-#: a derivative by O(1) (kinks are checked directly on the primitives).
-SMOOTH_ACTIVATIONS = ("identity", "sigmoid", "tanh", "softplus", "gelu")
+#: a derivative by O(1) (kinks are checked directly on the primitives). Read off the catalogue: every elementwise
+#: activation whose room gives ``second_derivative``, which the network bound needs (conformance/network.py).
+SMOOTH_ACTIVATIONS = tuple(name for name, module in catalogue.modules("elementwise").items()
+                           if hasattr(budgets.room_of(module), "second_derivative"))
 
 
 @st.composite

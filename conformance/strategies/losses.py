@@ -9,8 +9,8 @@ from nnspec.conformance.strategies.activations import rows
 from nnspec.conformance.strategies.arrays import float_arrays, magnitudes, shapes
 from nnspec.reference import dtypes
 
-__all__ = ["reductions", "regression_pairs", "probability_pairs", "logit_pairs", "classification_batches",
-           "label_smoothings"]
+__all__ = ["reductions", "regression_pairs", "residual_pairs", "probability_pairs", "logit_pairs",
+           "classification_batches", "label_smoothings"]
 
 reductions = st.sampled_from(["mean", "sum", "none"])
 label_smoothings = st.sampled_from([0.0, 0.1, 0.25])
@@ -25,6 +25,27 @@ def regression_pairs(draw, dtype: str) -> dict[str, np.ndarray]:
     shape = draw(shapes())
     return {"prediction": draw(float_arrays(dtype, shape, min_value=-bound, max_value=bound)),
             "target": draw(float_arrays(dtype, shape, min_value=-bound, max_value=bound))}
+
+
+@st.composite
+def residual_pairs(draw, dtype: str, delta: float = 1.0) -> dict[str, np.ndarray]:
+    """prediction and target whose residuals r = p - t fall on both sides of ``delta`` (the Huber kink) and,
+    at drawn positions, exactly on r = +-delta: there the target is a multiple of 1/4 in [-4, 4] and delta one
+    of the room's dyadic deltas, so t +- delta is exact in every dtype. No sum of the at most 125 losses
+    (each at most delta |r|) can overflow."""
+    fmt = dtypes.get(dtype)
+    bound = min(draw(magnitudes(dtype)), fmt.max / 1024 / max(delta, 1.0))
+    shape = draw(shapes())
+    target = draw(float_arrays(dtype, shape, min_value=-bound, max_value=bound))
+    spread = draw(st.sampled_from([0.5, 2.0, 16.0])) * max(delta, 1.0)  # residuals up to a few deltas
+    residual = draw(float_arrays(dtype, shape, min_value=-spread, max_value=spread))
+    prediction = dtypes.round_to(np.clip(target + residual, -fmt.max, fmt.max), dtype)
+    size = int(np.prod(shape))
+    kinks = np.array(draw(st.lists(st.sampled_from([-1.0, 0.0, 0.0, 1.0]), min_size=size, max_size=size)))
+    quarters = np.array(draw(st.lists(st.integers(-16, 16), min_size=size, max_size=size))) / 4
+    target = np.where(kinks.reshape(shape) != 0, quarters.reshape(shape), target)
+    prediction = np.where(kinks.reshape(shape) != 0, target + kinks.reshape(shape) * delta, prediction)
+    return {"prediction": np.where(np.abs(prediction) < fmt.tiny, 0.0, prediction), "target": target}
 
 
 def _targets(dtype: str, shape) -> st.SearchStrategy[np.ndarray]:

@@ -8,10 +8,10 @@ the framework's code, while ``DEFAULTS[framework][optimizer]`` lists the hyperpa
 (under the reference's keyword names; optax leaves the learning rate to the caller).
 
 A profile is a view of the vocabularies: every value is checked, when this module loads, against the
-``CONVENTIONS`` of the optimizer's module (or is one of its hyperparameters), and every optimizer of the
-catalogue has a row in each table.
+``CONVENTIONS`` of the optimizer's module (or is one of its hyperparameters), and each table has a row for every
+optimizer of the catalogue that its framework has (PyTorch has no Lion), in catalogue order.
 
-optax's aliases other than ``adadelta`` and ``adamw`` take no weight decay; chaining
+optax's aliases other than ``adadelta``, ``adamw`` and ``lion`` take no weight decay; chaining
 ``optax.add_decayed_weights`` before the alias adds it to the gradient, which is the "coupled" form.
 
 Spec: docs/spec/optimizers.md#profiles
@@ -31,10 +31,12 @@ __all__ = ["PROFILES", "DEFAULTS", "conventions"]
 
 
 def _frozen(table: dict[str, dict[str, object]], conventions: bool = True) -> Mapping[str, Mapping[str, object]]:
-    """The table, read-only, after checking it against the catalogue: a row per optimizer; in a profile each key a
-    convention with one of its named values, or a hyperparameter the framework fixes; in defaults hyperparameters."""
-    if tuple(table) != catalogue.optimizers():
-        raise ValueError(f"profiles: rows {tuple(table)} must be the catalogue's optimizers {catalogue.optimizers()}")
+    """The table, read-only, after checking it against the catalogue: a row per optimizer the framework has, in
+    catalogue order (PyTorch has no Lion); in a profile each key a convention with one of its named values, or a
+    hyperparameter the framework fixes; in defaults hyperparameters."""
+    if tuple(table) != tuple(name for name in catalogue.optimizers() if name in table):
+        raise ValueError(f"profiles: rows {tuple(table)} must be catalogue optimizers, in the catalogue's order "
+                         f"{catalogue.optimizers()}")
     for name, entry in table.items():
         vocabulary = catalogue.optimizer(name).conventions if conventions else {}
         for key, value in entry.items():
@@ -55,7 +57,7 @@ PROFILES: Mapping[str, Mapping[str, Mapping[str, object]]] = MappingProxyType({
         "adamw": {"eps_placement": "outside_sqrt", "amsgrad_max_of": "raw_v"},
         "adamax": {"eps_placement": "in_max", "weight_decay_mode": "coupled"},
         "nadam": {"momentum_schedule": "dozat", "weight_decay_mode": "coupled"},
-    }),
+    }),  # no lion: torch.optim has no Lion (PyTorch 2.13)
     "keras": _frozen({
         "sgd": {"momentum_buffer": "lr_scaled", "weight_decay_mode": "decoupled", "dampening": 0.0},
         "adagrad": {"eps_placement": "inside_sqrt", "weight_decay_mode": "decoupled", "lr_decay": 0.0},
@@ -65,6 +67,7 @@ PROFILES: Mapping[str, Mapping[str, Mapping[str, object]]] = MappingProxyType({
         "adamw": {"eps_placement": "eps_hat", "amsgrad_max_of": "raw_v"},
         "adamax": {"eps_placement": "in_denominator", "weight_decay_mode": "decoupled"},
         "nadam": {"momentum_schedule": "dozat", "momentum_decay": 1.0, "weight_decay_mode": "decoupled"},
+        "lion": {"weight_decay_mode": "decoupled"},
     }),
     "optax": _frozen({
         "sgd": {"momentum_buffer": "zero_init", "weight_decay_mode": "coupled"},
@@ -75,6 +78,7 @@ PROFILES: Mapping[str, Mapping[str, Mapping[str, object]]] = MappingProxyType({
         "adamw": {"eps_placement": "outside_sqrt", "amsgrad_max_of": "v_hat"},
         "adamax": {"eps_placement": "in_max", "weight_decay_mode": "coupled"},
         "nadam": {"momentum_schedule": "constant", "weight_decay_mode": "coupled"},
+        "lion": {"weight_decay_mode": "decoupled"},
     }),
 })
 
@@ -101,6 +105,7 @@ DEFAULTS: Mapping[str, Mapping[str, Mapping[str, object]]] = MappingProxyType({
         "adamw": {"lr": 1e-3, "betas": _ADAM_BETAS, "eps": 1e-7, "weight_decay": 0.004, "amsgrad": False},
         "adamax": {"lr": 1e-3, "betas": _ADAM_BETAS, "eps": 1e-7},
         "nadam": {"lr": 1e-3, "betas": _ADAM_BETAS, "eps": 1e-7},
+        "lion": {"lr": 1e-3, "betas": (0.9, 0.99), "weight_decay": 0.0},
     }),
     "optax": _frozen(conventions=False, table={
         "sgd": {"momentum": 0.0, "nesterov": False},
@@ -111,6 +116,7 @@ DEFAULTS: Mapping[str, Mapping[str, Mapping[str, object]]] = MappingProxyType({
         "adamw": {"betas": _ADAM_BETAS, "eps": 1e-8, "weight_decay": 1e-4},
         "adamax": {"betas": _ADAM_BETAS, "eps": 1e-8},
         "nadam": {"betas": _ADAM_BETAS, "eps": 1e-8},
+        "lion": {"betas": (0.9, 0.99), "weight_decay": 1e-3},
     }),
 })
 
@@ -128,7 +134,7 @@ def conventions(profile: str, optimizer: str) -> dict[str, object]:
         A new dict, to be passed to the optimizer's ``init`` and ``step`` with the hyperparameters.
 
     Raises:
-        ValueError: for an unknown profile or optimizer.
+        ValueError: for an unknown profile or optimizer, or an optimizer the framework does not have.
 
     Example:
         >>> conventions("keras", "adam")["eps_placement"]
@@ -136,4 +142,6 @@ def conventions(profile: str, optimizer: str) -> dict[str, object]:
     """
     check.choice("profiles.conventions", "profile", profile, tuple(PROFILES))
     check.choice("profiles.conventions", "optimizer", optimizer, catalogue.optimizers())
+    if optimizer not in PROFILES[profile]:
+        raise ValueError(f"profiles.conventions: {profile} has no optimizer {optimizer!r}")
     return dict(PROFILES[profile][optimizer])

@@ -1,8 +1,17 @@
-"""Helpers for the tests that drive the real command line (`python -m nnspec ...`) in a subprocess."""
+"""Helpers for the tests that drive the real command line (`python -m nnspec ...`) in a subprocess, and for the
+commands that need no process of their own (a replay, a usage error found before pytest starts), in this one.
+
+Speed (the own tests run in CI before five `nnspec run`s): a run whose test needs no process isolation runs with
+``--jobs 0`` (pytest in the `nnspec run` process itself, as `failing_run` does), which saves a second interpreter
+and its imports per run; the xdist path (``--jobs`` >= 1: crashes, hangs, SIGTERM) keeps its own tests
+(test_faulty_backends.py, test_machinery.py). A replay or a refused run is called in this process through
+``nnspec.cli.main``: the same code as ``python -m nnspec``, without an interpreter and a torch import each time.
+"""
 
 from __future__ import annotations
 
 import json
+import os
 import shlex
 import subprocess
 import sys
@@ -23,12 +32,32 @@ def nnspec_cli():
 
 
 @pytest.fixture
+def nnspec_here(monkeypatch, capsys):
+    """``nnspec_here(*args, cwd=path)``: ``nnspec.cli.main(ARGS)`` in this process, in ``cwd``, with its exit
+    status and output as a CompletedProcess; for commands that start no pytest run (``replay``, a ``run`` refused
+    before it starts). What the command changes for later calls (sys.path, PYTHONPATH, the directory) is undone."""
+    from nnspec.cli import main
+
+    def call(*args: str, cwd) -> subprocess.CompletedProcess:
+        monkeypatch.chdir(cwd)
+        monkeypatch.setattr(sys, "path", list(sys.path))
+        monkeypatch.setenv("PYTHONPATH", os.environ.get("PYTHONPATH", ""))  # restored (or removed) afterwards
+        capsys.readouterr()
+        code = main(list(args))
+        out, err = capsys.readouterr()
+        return subprocess.CompletedProcess(["nnspec", *args], code, out, err)
+
+    return call
+
+
+@pytest.fixture
 def failing_run(tmp_path):
-    """``failing_run(*run_args)``: `nnspec run RUN_ARGS --report DIR` must exit 1; returns the failed cases of
-    its report.json (each with its message and replay command)."""
+    """``failing_run(*run_args)``: `nnspec run RUN_ARGS --report DIR` (``--jobs 0`` unless RUN_ARGS name --jobs)
+    must exit 1; returns the failed cases of its report.json (each with its message and replay command)."""
 
     def run(*args: str) -> list[dict]:
-        done = run_nnspec("run", *args, "--report", str(tmp_path / "report"), cwd=tmp_path)
+        jobs = () if "--jobs" in args else ("--jobs", "0")
+        done = run_nnspec("run", *args, *jobs, "--report", str(tmp_path / "report"), cwd=tmp_path)
         assert done.returncode == 1, done.stdout[-3000:] + done.stderr[-3000:]
         report = json.loads((tmp_path / "report" / "report.json").read_text())
         failed = [case for case in report["cases"] if case["outcome"] == "failed"]
@@ -39,20 +68,21 @@ def failing_run(tmp_path):
 
 
 @pytest.fixture
-def planted_bug_fails(tmp_path, failing_run):
+def planted_bug_fails(tmp_path, failing_run, nnspec_here):
     """``planted_bug_fails(mutant, keyword, primitive, dtype="float32")``: the mutant backend
     ``nnspec.adapters.mutants:<mutant>`` fails the tests selected by ``keyword`` (in ``dtype``, ci profile); the
     first failure's message names the primitive, the dtype, the input and the error/budget; and its replay
-    command reproduces the failure."""
+    command reproduces the failure. Returns that failed case."""
 
-    def check(mutant: str, keyword: str, primitive: str, dtype: str = "float32", *extra: str) -> None:
+    def check(mutant: str, keyword: str, primitive: str, dtype: str = "float32", *extra: str) -> dict:
         backend = f"nnspec.adapters.mutants:{mutant}"
         case = failing_run("--backend", backend, "--dtype", dtype, "--profile", "ci", "-k", keyword, *extra)[0]
         message = case["message"]
         assert case["primitive"] == primitive and case["dtype"] == dtype, case
         for fragment in (f" {dtype} {primitive} ", "inputs: ", "error/budget", "replay this case: nnspec replay "):
             assert fragment in message, message
-        replay = run_nnspec(*shlex.split(case["replay"])[1:], cwd=tmp_path)
+        replay = nnspec_here(*shlex.split(case["replay"])[1:], cwd=tmp_path)
         assert replay.returncode == 1 and "FAIL" in replay.stdout, replay.stdout + replay.stderr
+        return case
 
     return check

@@ -20,12 +20,12 @@ OLD = _report({("relu", "float32"): ("passed", 0.0), ("tanh", "float32"): ("pass
                ("gelu", "float16"): ("failed", 3.0), ("adam", "float32"): ("passed", 0.1)})
 
 
-def test_planted_regression_fails_and_names_the_cell(tmp_path, nnspec_cli):
+def test_planted_regression_fails_and_names_the_cell(tmp_path, nnspec_here):
     new = _report({("relu", "float32"): ("failed", 7.0), ("tanh", "float32"): ("passed", 0.5),
                    ("gelu", "float16"): ("passed", 0.3), ("adam", "float32"): ("unsupported", 0.0)}, "1.1")
     (tmp_path / "old.json").write_text(json.dumps(OLD))
     (tmp_path / "new.json").write_text(json.dumps(new))
-    done = nnspec_cli("compare", "old.json", "new.json", "--markdown", "diff.md", cwd=tmp_path)
+    done = nnspec_here("compare", "old.json", "new.json", "--markdown", "diff.md", cwd=tmp_path)
     assert done.returncode == 1, done.stdout + done.stderr
     assert "| **regression** | relu | float32 | passed | failed | relu float32: broken |" in done.stdout
     kinds = {(c.kind, c.primitive) for c in compare.compare(OLD, new)}
@@ -33,9 +33,9 @@ def test_planted_regression_fails_and_names_the_cell(tmp_path, nnspec_cli):
     assert (tmp_path / "diff.md").read_text() == done.stdout.rstrip("\n") + "\n"
 
 
-def test_identical_reports_compare_clean(tmp_path, nnspec_cli):
+def test_identical_reports_compare_clean(tmp_path, nnspec_here):
     (tmp_path / "a.json").write_text(json.dumps(OLD))
-    done = nnspec_cli("compare", "a.json", "a.json", cwd=tmp_path)
+    done = nnspec_here("compare", "a.json", "a.json", cwd=tmp_path)
     assert done.returncode == 0 and "0 regression(s)" in done.stdout
 
 
@@ -46,8 +46,8 @@ def test_a_passed_cell_that_is_now_only_excused_or_missing_is_a_regression():
     assert kinds == {("regression", "relu"), ("regression", "tanh")}
 
 
-def test_an_interrupted_report_is_refused(tmp_path, nnspec_cli):
+def test_an_interrupted_report_is_refused(tmp_path, nnspec_here):
     (tmp_path / "a.json").write_text(json.dumps(OLD))
     (tmp_path / "b.json").write_text(json.dumps({**OLD, "status": "interrupted"}))
-    done = nnspec_cli("compare", "a.json", "b.json", cwd=tmp_path)
+    done = nnspec_here("compare", "a.json", "b.json", cwd=tmp_path)
     assert done.returncode == 4 and "the run was interrupted" in done.stderr

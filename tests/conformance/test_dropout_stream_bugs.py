@@ -55,7 +55,7 @@ def test_real_backends_pass_the_stream_checks(tmp_path, nnspec_cli, backend):
     JAX alone declares no unseeded stream (its dropout needs a key)."""
     pytest.importorskip(backend)
     run = nnspec_cli("run", "--backend", backend, "--dtype", "float32", "--profile", "ci", "-k", "dropout_stream",
-                     "--report", str(tmp_path / "r"), cwd=tmp_path)
+                     "--jobs", "0", "--report", str(tmp_path / "r"), cwd=tmp_path)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     cases = json.loads((tmp_path / "r" / "report.json").read_text())["cases"]
     outcomes = {case["test"]: case["outcome"] for case in cases}

@@ -37,7 +37,7 @@ def _cases(report, outcome: str) -> list[dict]:
     ("ReluZeroesItsInput", "relu and forward_matches and not leaky", "float64", "write into an input array"),
     ("Float16ComputedInFloat64", "leaky_relu and forward_matches", "float16", "is not a float16 number"),
 ])
-def test_contract_breach_fails_with_pristine_inputs(nnspec_cli, tmp_path, fault, keyword, dtype, says):
+def test_contract_breach_fails_with_pristine_inputs(nnspec_cli, nnspec_here, tmp_path, fault, keyword, dtype, says):
     done, report = _run(nnspec_cli, tmp_path, "--backend", f"{FAULTS}:{fault}", "--dtype", dtype, "-k", keyword)
     assert done.returncode == 1, done.stdout[-2000:] + done.stderr[-2000:]
     failed = _cases(report, "failed")
@@ -45,7 +45,7 @@ def test_contract_breach_fails_with_pristine_inputs(nnspec_cli, tmp_path, fault,
     case = json.loads((tmp_path / "report" / "failures" / os.listdir(tmp_path / "report" / "failures")[0])
                       .read_text())
     assert case["arrays"]["x"]["hex"], case  # the pristine input was saved, and it replays to the same failure
-    replay = nnspec_cli(*failed[0]["replay"].split()[1:], cwd=tmp_path)
+    replay = nnspec_here(*failed[0]["replay"].split()[1:], cwd=tmp_path)
     assert replay.returncode == 1 and says in replay.stdout, replay.stdout + replay.stderr
 
 
@@ -132,12 +132,12 @@ def test_rejected_draws_are_counted(nnspec_cli, tmp_path):
     ("--device", "cuda"), ("--backend", f"{FAULTS}:ConstructorRaises"), ("--backend", f"{FAULTS}:CapabilitiesRaise"),
     ("--report", "/dev/null/report"),
 ])
-def test_a_run_that_cannot_check_what_was_asked_is_a_usage_error(nnspec_cli, tmp_path, args):
+def test_a_run_that_cannot_check_what_was_asked_is_a_usage_error(nnspec_here, tmp_path, args):
     stale = tmp_path / "old" / "report.json"  # a previous run's report must not survive a run that cannot start
     stale.parent.mkdir()
     stale.write_text("{}")
     report = ("--report", str(stale.parent)) if "--report" not in args else ()
-    done = nnspec_cli("run", "-k", "relu", *args, *report, cwd=tmp_path)
+    done = nnspec_here("run", "-k", "relu", *args, *report, cwd=tmp_path)  # refused before pytest starts
     assert done.returncode == 4, done.stdout[-2000:] + done.stderr[-2000:]
     lines = [line for line in done.stderr.splitlines() if line.startswith("nnspec: ")]
     assert len(lines) == 1 and "Traceback" not in done.stderr, done.stderr
@@ -189,21 +189,21 @@ def _case_file(tmp_path, **changes) -> str:
     ({"backend_options": ["threads=1"]}, "backend_options must map option names to short strings"),
     ({"backend_options": {"threads": "100000"}}, "unknown option(s) threads"),
 ])
-def test_case_files_are_data_not_code(nnspec_cli, tmp_path, changes, says):
+def test_case_files_are_data_not_code(nnspec_here, tmp_path, changes, says):
     """A case file travels in bug reports: it may name only installed backends and their declared options."""
-    done = nnspec_cli("replay", _case_file(tmp_path, **changes), cwd=tmp_path)
+    done = nnspec_here("replay", _case_file(tmp_path, **changes), cwd=tmp_path)
     assert done.returncode == 4 and says in done.stderr, done.stdout + done.stderr
 
 
-def test_a_case_replays_against_a_module_backend_named_on_the_command_line(nnspec_cli, tmp_path):
-    done = nnspec_cli("replay", _case_file(tmp_path, backend="os:system"), "--backend",
+def test_a_case_replays_against_a_module_backend_named_on_the_command_line(nnspec_here, tmp_path):
+    done = nnspec_here("replay", _case_file(tmp_path, backend="os:system"), "--backend",
                       f"{FAULTS}:ReluZeroesItsInput", cwd=tmp_path)
     assert done.returncode == 1 and "write into an input array" in done.stdout, done.stdout + done.stderr
 
 
-def test_torch_refuses_a_thread_count_that_would_crash_it(nnspec_cli, tmp_path):
+def test_torch_refuses_a_thread_count_that_would_crash_it(nnspec_here, tmp_path):
     pytest.importorskip("torch")
-    done = nnspec_cli("replay", _case_file(tmp_path, backend="torch", backend_options={"threads": "100000"}),
+    done = nnspec_here("replay", _case_file(tmp_path, backend="torch", backend_options={"threads": "100000"}),
                       cwd=tmp_path)
     assert done.returncode == 4 and "option threads must be in [1, 256], got 100000" in done.stderr, done.stderr
 

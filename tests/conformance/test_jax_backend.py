@@ -36,14 +36,15 @@ def test_float64_is_declared_only_when_x64_is_enabled(tmp_path):
 def test_run_passes_a_few_primitives(tmp_path, nnspec_cli):
     run = nnspec_cli("run", "--backend", "jax", "--profile", "ci", "-k",
                  "test_elementwise_special_points and (relu or sigmoid or softplus) or test_dense_backward",
-                 cwd=tmp_path)
+                 "--jobs", "0", cwd=tmp_path)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     assert "passed" in run.stdout and "failed" not in run.stdout.split("nnspec conformance summary")[-1]
 
 
 def test_known_issue_fails_the_suite_without_its_excuse(tmp_path, nnspec_cli):
     """jax.nn.leaky_relu'(0) = 1: excused, it passes; with --no-known-issues the same test fails and names it."""
-    keyword = ["-k", "test_leaky_relu_derivative_at_zero_is_slope", "--dtype", "float32", "--profile", "ci"]
+    keyword = ["-k", "test_leaky_relu_derivative_at_zero_is_slope", "--dtype", "float32", "--profile", "ci",
+               "--jobs", "0"]
     excused = nnspec_cli("run", "--backend", "jax", *keyword, cwd=tmp_path)
     assert excused.returncode == 0, excused.stdout[-3000:]
     unexcused = nnspec_cli("run", "--backend", "jax", "--no-known-issues", *keyword, cwd=tmp_path)

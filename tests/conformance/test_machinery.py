@@ -81,8 +81,8 @@ def test_run_with_nothing_selected_is_not_a_pass(tmp_path, nnspec_cli):
     assert run.returncode == 5 and "no test was selected" in run.stderr
 
 
-def test_undeclared_dtype_is_a_usage_error_not_a_pass(tmp_path, nnspec_cli):
-    run = nnspec_cli("run", "--backend", "reference", "--dtype", "bfloat16", "-k", "relu", "--report", str(tmp_path),
+def test_undeclared_dtype_is_a_usage_error_not_a_pass(tmp_path, nnspec_here):
+    run = nnspec_here("run", "--backend", "reference", "--dtype", "bfloat16", "-k", "relu", "--report", str(tmp_path),
                      cwd=tmp_path)
     assert run.returncode == 4, run.stdout[-2000:] + run.stderr[-2000:]
     assert "does not declare bfloat16" in run.stdout + run.stderr

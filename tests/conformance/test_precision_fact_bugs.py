@@ -47,7 +47,7 @@ def test_planted_float64_error_fails(failing_run, mutant, keyword, primitive):
 def test_real_tensorflow_passes_the_same_tests(nnspec_cli, tmp_path):
     keyword = " or ".join(f"({keyword})" for _, keyword, _ in MUTANTS)
     done = nnspec_cli("run", "--backend", "tensorflow", "--dtype", "float64", "--profile", "ci", "-k", keyword,
-                      cwd=tmp_path)
+                      "--jobs", "0", cwd=tmp_path)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
 
 

@@ -129,7 +129,7 @@ SWEEP_BUGS = [
 
 @pytest.mark.parametrize(("mutant", "dtype", "primitive", "direction", "group", "count", "first"), SWEEP_BUGS,
                          ids=[bug[0] for bug in SWEEP_BUGS])
-def test_planted_bug_at_a_few_inputs_fails_the_ci_sweep(failing_run, nnspec_cli, tmp_path, mutant, dtype, primitive,
+def test_planted_bug_at_a_few_inputs_fails_the_ci_sweep(failing_run, nnspec_here, tmp_path, mutant, dtype, primitive,
                                                          direction, group, count, first):
     pytest.importorskip("torch")
     failed = failing_run("--backend", f"nnspec.adapters.mutants_sweep:{mutant}", "--profile", "ci", "--dtype", dtype,
@@ -141,9 +141,9 @@ def test_planted_bug_at_a_few_inputs_fails_the_ci_sweep(failing_run, nnspec_cli,
                      f"  {group}: {count} of ", "replay this case: nnspec replay "):
         assert fragment in message, message
     words = shlex.split(case["replay"])  # nnspec replay CASE [--backend ...]
-    replay = nnspec_cli(*words[1:], cwd=tmp_path)
+    replay = nnspec_here(*words[1:], cwd=tmp_path)
     assert replay.returncode == 1 and "FAIL" in replay.stdout, replay.stdout + replay.stderr
-    against_torch = nnspec_cli("replay", words[2], "--backend", "torch", cwd=tmp_path)
+    against_torch = nnspec_here("replay", words[2], "--backend", "torch", cwd=tmp_path)
     assert against_torch.returncode == 0, against_torch.stdout + against_torch.stderr
 
 
@@ -180,7 +180,7 @@ def test_nnspec_sweep_streams_a_float32_range_and_resumes_from_its_checkpoint(tm
         sweep_runner.main(_sweep_args(*words[:-4], "--primitive", "tanh", "--checkpoint", str(checkpoint)))
 
 
-def test_nnspec_sweep_failure_writes_a_case_that_replays(tmp_path, capsys, nnspec_cli):
+def test_nnspec_sweep_failure_writes_a_case_that_replays(tmp_path, capsys, nnspec_here):
     pytest.importorskip("torch")
     words = ("--backend", "nnspec.adapters.mutants_sweep:SigmoidWrongAtLargestSubnormal", "--primitive", "sigmoid",
              "--dtype", "float16", "--direction", "forward", "--stop", "0x0400", "--chunk", "512",
@@ -191,5 +191,5 @@ def test_nnspec_sweep_failure_writes_a_case_that_replays(tmp_path, capsys, nnspe
     case = checks.load_case(next(tmp_path.glob("sweep-*.json")))
     assert case["arrays"]["x"].tolist() == [(1 - 2.0**-10) * 2.0**-14]
     replay = shlex.split(out.split("  replay: ")[1].splitlines()[0])
-    done = nnspec_cli(*replay[1:], cwd=tmp_path)
+    done = nnspec_here(*replay[1:], cwd=tmp_path)
     assert done.returncode == 1 and "FAIL" in done.stdout, done.stdout + done.stderr

@@ -31,7 +31,9 @@ def test_tensorflow_backend_loads_and_declares(backend):
     assert {name: dict(d.conventions) for name, d in caps.optimizers.items()} == {
         name: profiles.conventions("keras", name) for name in catalogue.optimizers()}
     assert {name for name, d in caps.optimizers.items() if "dtype_arithmetic" in d.precision} == {
-        "adam", "adamw", "adamax", "nadam"}
+        "adam", "adamw", "adamax", "nadam", "lion"}
+    assert {name for name, d in caps.optimizers.items() if "moment_update" in d.precision} == {
+        "adam", "adamw", "adamax", "nadam"}  # Lion's moments are weighted sums
     assert {"network", "dropout", "early_stopping", "training_step"} <= caps.features
 
 
@@ -72,6 +74,7 @@ def test_keras_adam_is_eps_hat(backend):
 
 def test_tensorflow_ci_run_of_a_few_primitives_passes():
     command = [sys.executable, "-m", "nnspec", "run", "--backend", "tensorflow", "--profile", "ci",
-               "-k", "test_elementwise_forward and (relu or tanh) or test_dense_backward or mean_squared_error"]
+               "-k", "test_elementwise_forward and (relu or tanh) or test_dense_backward or mean_squared_error",
+               "--jobs", "0"]
     done = subprocess.run(command, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stdout[-3000:]

@@ -1,10 +1,13 @@
 """Planted dropout and early-stopping bugs must fail the suite, with a message that names the primitive, the
 dtype, the input and the error/budget, and a replay command that reproduces the failure.
 
-Each case runs the real command line (`nnspec run`) in a subprocess on the relevant test only.
+Each case runs the real command line (`nnspec run`) in a subprocess on the relevant test only, and replays the
+recorded case in this process (`nnspec.cli.main`).
 """
 
 from __future__ import annotations
+
+import shlex
 
 import pytest
 
@@ -15,7 +18,7 @@ MUTANTS = [
     ("DropoutWithoutScale", "test_dropout_kept_values_are_scaled", "dropout"),
     ("DropoutScalesAtEval", "test_dropout_in_eval_mode_is_the_identity", "dropout"),
     ("DropoutMaskReusedAcrossCalls", "test_dropout_calls_are_independent", "dropout"),
-    ("DropoutKeepRateOff", "test_dropout_keep_rate_is_binomial", "dropout"),
+    # DropoutKeepRateOff: test_replayed_statistical_case_passes_on_a_correct_backend, which also replays it
     ("EarlyStoppingRestoresOnlyWhenStopped", "test_early_stopping_restores_best_weights_when_epochs_run_out",
      "early_stopping"),
     ("EarlyStoppingPatienceOffByOne", "test_early_stopping_counts_patience_in_non_improving_epochs",
@@ -29,14 +32,13 @@ def test_planted_training_bug_fails_with_a_replayable_message(planted_bug_fails,
     planted_bug_fails(mutant, keyword, primitive, "float32", *(("--no-shrink",) if primitive == "dropout" else ()))
 
 
-@pytest.mark.parametrize("backend", ["torch", "reference"])
-def test_replayed_statistical_case_passes_on_a_correct_backend(tmp_path, nnspec_cli, backend):
-    """The keep-rate case recorded against the buggy backend, replayed against a correct one, passes: the
-    failure was the bug's, not the statistics'."""
-    run = nnspec_cli("run", "--backend", "nnspec.adapters.mutants:DropoutKeepRateOff", "--dtype", "float32",
-                     "--no-shrink", "-k", "test_dropout_keep_rate_is_binomial", "--report", str(tmp_path / "r"),
-                     cwd=tmp_path)
-    assert run.returncode == 1
-    case_file = next((tmp_path / "r" / "failures").glob("*.json"))
-    replay = nnspec_cli("replay", str(case_file), "--backend", backend, cwd=tmp_path)
-    assert replay.returncode == 0, replay.stdout + replay.stderr
+def test_replayed_statistical_case_passes_on_a_correct_backend(tmp_path, planted_bug_fails, nnspec_here):
+    """A keep rate that is off fails like the bugs above; the keep-rate case recorded against the buggy backend,
+    replayed against a correct one (torch, the reference), passes: the failure was the bug's, not the statistics'.
+    (One run serves all three checks.)"""
+    case = planted_bug_fails("DropoutKeepRateOff", "test_dropout_keep_rate_is_binomial", "dropout", "float32",
+                             "--no-shrink")
+    case_file = shlex.split(case["replay"])[2]  # nnspec replay CASE --backend ...
+    for backend in ("torch", "reference"):
+        replay = nnspec_here("replay", case_file, "--backend", backend, cwd=tmp_path)
+        assert replay.returncode == 0, backend + ": " + replay.stdout + replay.stderr

@@ -66,6 +66,12 @@ def test_softplus_grad_cancels():
     still_there(abs(float(bce) - exact) > 3 * np.finfo(np.float32).eps / 2, "jax-softplus-grad-cancellation", bce)
 
 
+def test_optax_huber_grad_cancels():
+    _, vjp = jax.vjp(lambda p: optax.losses.huber_loss(p, 0.0, delta=1.0), jnp.float32(2.0**-12))
+    grad, exact = float(vjp(jnp.float32(0.1))[0]), 2.0**-12 * float(np.float32(0.1))
+    still_there(abs(grad - exact) > 100 * np.finfo(np.float32).eps * exact, "optax-huber-grad-cancellation", grad)
+
+
 def test_optax_bce_nan_at_agreeing_infinite_logits():
     loss = optax.losses.sigmoid_binary_cross_entropy(jnp.array([jnp.inf, -jnp.inf]), jnp.array([1.0, 0.0]))
     still_there(bool(np.isnan(loss).all()), "optax-bce-logits-infinite", loss)

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from nnspec.conformance.oracles import activations as oracle
-from nnspec.reference.activations import gelu, identity, leaky_relu, relu, sigmoid, softplus, tanh
+from nnspec.reference.activations import gelu, identity, leaky_relu, relu, sigmoid, silu, softplus, tanh
 
 U = 2.0**-53
 LIBM = 4  # ulps of one call to numpy's exp, log1p, tanh or math.erfc (glibc and SVML stay within this)
@@ -37,6 +37,7 @@ CASES = [
     ("softplus", softplus, {"threshold": 0.5}),
     ("gelu", gelu, {"approximate": "none"}),
     ("gelu_tanh", gelu, {"approximate": "tanh"}),
+    ("silu", silu, {}),
 ]
 IDS = [f"{name}-{'-'.join(f'{k}={v}' for k, v in params.items())}" for name, _, params in CASES]
 SPECIAL = np.array([0.0, -0.0, np.inf, -np.inf, np.nan, 1e300, -1e300, 5e-324, -5e-324, 1.0, -1.0, -0.75])
@@ -94,6 +95,8 @@ def _forward_bound(name: str, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         return LIBM * U * np.abs(y)
     if name == "softplus":
         return (2 * LIBM + 1) * U * np.abs(y)  # exp, log1p (conditioning <= 1), the sum of two terms >= 0
+    if name == "silu":
+        return (LIBM + 3) * U * np.abs(y)  # sigmoid (LIBM + 2), x * s (1u); x exact, both factors of one sign
     if name == "gelu":
 
         def gelu_bound(v: mpmath.mpf) -> mpmath.mpf:
@@ -119,6 +122,14 @@ def _derivative_bound(name: str, x: np.ndarray, d: np.ndarray) -> np.ndarray:
         return (2 * LIBM + 6) * U * np.abs(d)  # e**2 (2 LIBM + 1), (1 + e**2)**2 (3u), 4 * and / (2u)
     if name == "softplus":
         return (LIBM + 2) * U * np.abs(d)  # sigmoid
+    if name == "silu":
+
+        def silu_bound(v: mpmath.mpf) -> mpmath.mpf:
+            with mpmath.workdps(20):  # s (LIBM + 2); ds = s (1 - s) as sigmoid's derivative (LIBM + 5), x * ds
+                s = 1 / (1 + mpmath.exp(-v))  # (1u); s + x ds (1u, relative to the sum, which may cancel)
+                return s * (LIBM + 2) + abs(v) * s * (1 - s) * (LIBM + 6) + abs(s + v * s * (1 - s))
+
+        return _per_entry(silu_bound, x)
     if name == "gelu":
 
         def gelu_bound(v: mpmath.mpf) -> mpmath.mpf:

@@ -32,13 +32,14 @@ def test_every_profile_is_a_view_of_the_vocabulary(name):
     """A profile picks one named value per convention, or fixes a hyperparameter (profiles.py checks this on
     import; here it is stated per optimizer)."""
     entry = catalogue.optimizer(name)
-    for profile in profiles.PROFILES:
+    for profile in (p for p, table in profiles.PROFILES.items() if name in table):  # PyTorch has no Lion
         for key, value in profiles.conventions(profile, name).items():
             assert value in entry.conventions[key] if key in entry.conventions else key in entry.hyperparameters
 
 
 def test_optimizer_lookup_names_the_catalogue():
-    assert catalogue.optimizers() == ("sgd", "adagrad", "rmsprop", "adadelta", "adam", "adamw", "adamax", "nadam")
+    assert catalogue.optimizers() == ("sgd", "adagrad", "rmsprop", "adadelta", "adam", "adamw", "adamax", "nadam",
+                                      "lion")
     assert catalogue.optimizer("nadam").scalar_state == ("mu_product",)
     with pytest.raises(ValueError, match=r"catalogue.optimizer: name must be one of sgd, .*, got 'lamb'"):
         catalogue.optimizer("lamb")
@@ -56,11 +57,11 @@ def test_training_step_takes_every_catalogue_optimizer():
 def test_networks_and_perceptrons_take_the_catalogues_activations():
     """The module of each elementwise and row-wise entry (not the named variants, which keyword arguments select)."""
     assert list(network._ACTIVATIONS) == ["identity", "sigmoid", "tanh", "relu", "leaky_relu", "softplus", "gelu",
-                                          "softmax", "log_softmax"]
+                                          "silu", "softmax", "log_softmax"]
     assert list(perceptron._ACTIVATIONS) == ["step", "identity", "sigmoid", "tanh", "relu", "leaky_relu", "softplus",
-                                             "gelu"]
+                                             "gelu", "silu"]
     assert list(catalogue.modules("loss")) == ["mean_squared_error", "binary_cross_entropy",
-                                               "binary_cross_entropy_with_logits", "softmax_cross_entropy"]
+                                               "binary_cross_entropy_with_logits", "softmax_cross_entropy", "huber"]
 
 
 @pytest.mark.parametrize("entry", [*catalogue.OPTIMIZERS, *catalogue.FEATURES], ids=lambda entry: entry.name)

@@ -19,9 +19,16 @@ from hypothesis import strategies as st
 from nnspec.conformance.oracles import losses as oracle
 from nnspec.conformance.strategies.activations import grad_outputs
 from nnspec.conformance.strategies.arrays import float_arrays
-from nnspec.conformance.strategies.losses import logit_pairs, probability_pairs, reductions, regression_pairs
+from nnspec.conformance.strategies.losses import (
+    logit_pairs,
+    probability_pairs,
+    reductions,
+    regression_pairs,
+    residual_pairs,
+)
 from nnspec.reference.losses import binary_cross_entropy as bce
 from nnspec.reference.losses import binary_cross_entropy_with_logits as bce_logits
+from nnspec.reference.losses import huber
 from nnspec.reference.losses import mean_squared_error as mse
 
 U = 2.0**-53
@@ -206,6 +213,65 @@ def test_binary_cross_entropy_with_logits_equals_bce_of_sigmoid(x, y):
     p = 1 / (1 + np.exp(-x))
     scale = 1 + 1 / (1 - p) + bce_logits.forward(x, y, "none")
     assert _within_budget(bce.forward(p, y, "none"), bce_logits.forward(x, y, "none"), scale, 16)
+
+
+# --- Huber and smooth-L1 ------------------------------------------------------------------------------------------
+# Budgets: forward 0.5 r**2 or delta (|r| - delta / 2) after r = p - t: 4 ops of |loss| (smooth-L1 one more for the
+# division), each op at most u |loss| since delta |r| <= 2 loss beyond the kink; backward clip(r, -delta, delta) g:
+# 3 ops of |slope g| (smooth-L1 one more), plus the oracle's own rounding in each.
+
+VARIANTS = st.sampled_from([("huber", 0.25), ("huber", 1.0), ("huber", 2.0), ("smooth_l1", 0.0), ("smooth_l1", 0.25),
+                            ("smooth_l1", 1.5)])
+
+
+@given(VARIANTS, reductions, st.data())
+def test_huber_forward_matches_oracle(variant_delta, reduction, data):
+    variant, delta = variant_delta
+    pair = data.draw(residual_pairs("float64", delta))
+    p, t = pair["prediction"], pair["target"]
+    exact = oracle.loss_values(variant, p, t, reduction, delta=delta)
+    scale, ops = _reduced(oracle.loss_values(variant, p, t, "none", delta=delta), 6, reduction, p.size)
+    assert _within_budget(huber.forward(p, t, delta, reduction, variant), exact, scale, ops)
+
+
+@given(VARIANTS, reductions, st.data())
+def test_huber_backward_matches_oracle(variant_delta, reduction, data):
+    variant, delta = variant_delta
+    pair = data.draw(residual_pairs("float64", delta))
+    p, t = pair["prediction"], pair["target"]
+    g = data.draw(grads(reduction, p.shape))
+    exact = oracle.loss_gradients(variant, p, t, g, reduction, delta=delta)
+    assert _within_budget(huber.backward(p, t, g, delta, reduction, variant), exact, np.abs(exact), 5)
+
+
+def test_huber_pinned_edges():
+    """|r| = delta on either branch, r = 0, r = +-inf (slope +-delta), inf - inf and NaN."""
+    p = np.array([2.0, -2.0, 0.0, INF, -INF, INF, np.nan])
+    t = np.array([0.0, 0.0, 0.0, 0.0, 0.0, INF, 0.0])
+    np.testing.assert_array_equal(huber.forward(p, t, 2.0, "none"), [2.0, 2.0, 0.0, INF, INF, np.nan, np.nan])
+    np.testing.assert_array_equal(huber.backward(p, t, 1.0, 2.0, "sum"), [2.0, -2.0, 0.0, 2.0, -2.0, np.nan, np.nan])
+    np.testing.assert_array_equal(huber.forward(p, t, 2.0, "none", "smooth_l1"),
+                                  [1.0, 1.0, 0.0, INF, INF, np.nan, np.nan])
+    np.testing.assert_array_equal(huber.backward(p, t, 1.0, 2.0, "sum", "smooth_l1"),
+                                  [1.0, -1.0, 0.0, 1.0, -1.0, np.nan, np.nan])
+
+
+def test_smooth_l1_beta_zero_is_l1():
+    p, t = np.array([-3.0, 0.0, 0.5, INF]), np.zeros(4)
+    np.testing.assert_array_equal(huber.forward(p, t, 0.0, "none", "smooth_l1"), [3.0, 0.0, 0.5, INF])
+    np.testing.assert_array_equal(huber.backward(p, t, 1.0, 0.0, "sum", "smooth_l1"), [-1.0, 0.0, 1.0, 1.0])
+
+
+@pytest.mark.parametrize("kwargs, error, match", [
+    ({"delta": 0.0}, ValueError, r"huber.forward: delta must be in \(0.0, inf\], got 0.0"),
+    ({"delta": -1.0, "variant": "smooth_l1"}, ValueError, r"huber.forward: delta must be in \[0.0, inf\]"),
+    ({"delta": INF}, ValueError, r"huber.forward: delta must be finite"),
+    ({"delta": "1"}, TypeError, r"huber.forward: delta must be a real number"),
+    ({"variant": "l1"}, ValueError, r"huber.forward: variant must be one of"),
+])
+def test_huber_rejects_bad_delta_and_variant(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        huber.forward(np.ones(2), np.zeros(2), **kwargs)
 
 
 # --- properties shared by the three losses ----------------------------------------------------------------------

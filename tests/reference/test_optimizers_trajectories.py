@@ -1,6 +1,6 @@
 """Closed forms and symbolic facts behind reference/optimizers (docs/spec/optimizers.md).
 
-Oracles (nnspec.conformance.oracles.optimizers, independent of the reference):
+Oracles (nnspec.conformance.oracles.quadratic and .optimizers, independent of the reference):
 - on f(theta) = a/2 theta^2, plain gradient descent is theta0 (1 - lr a)^n (sympy.rsolve), and SGD with momentum
   in every convention is an exact rational matrix power; the two oracles agree exactly with each other and
   with rsolve's heavy-ball closed form;
@@ -25,6 +25,7 @@ from hypothesis import strategies as st
 
 from nnspec.conformance import errormodel
 from nnspec.conformance.oracles import optimizers as oracle
+from nnspec.conformance.oracles import quadratic
 from nnspec.reference import dtypes
 from nnspec.reference.optimizers import adam, adamw, nadam, profiles, sgd
 
@@ -64,12 +65,12 @@ def _sgd_run(q: dict, **hyper) -> tuple[list[float], list[np.ndarray | None]]:
 
 @given(q=quadratics())
 def test_sgd_matches_gradient_descent_closed_form(q):
-    closed = oracle.gradient_descent_closed_form()
+    closed = quadratic.gradient_descent_closed_form()
     values = {sp.Symbol("theta0", real=True): sp.Rational(Fraction(q["theta0"])),
               sp.Symbol("a", real=True): sp.Rational(Fraction(q["a"])),
               sp.Symbol("lr", real=True): sp.Rational(Fraction(q["lr"]))}
     exact = Fraction(str(closed.subs(values).subs(sp.Symbol("n", integer=True, nonnegative=True), q["n"])))
-    powers = oracle.momentum_trajectory(q["a"], q["lr"], 0.0, 0.0, q["theta0"], q["n"], "zero_init")
+    powers = quadratic.momentum_trajectory(q["a"], q["lr"], 0.0, 0.0, q["theta0"], q["n"], "zero_init")
     assert exact == powers["theta"][-1], "rsolve's closed form and the matrix power disagree"
     observed = _sgd_run(q)[0][-1]
     budget = SAFETY * powers["theta_bound"][-1] * U + FLOOR
@@ -83,7 +84,7 @@ def test_sgd_momentum_matches_matrix_powers(momentum_buffer, nesterov, q, moment
     dampening = 0.0 if nesterov else dampening
     thetas, buffers = _sgd_run(q, momentum=momentum, dampening=dampening, nesterov=nesterov,
                                momentum_buffer=momentum_buffer)
-    exact = oracle.momentum_trajectory(q["a"], q["lr"], momentum, dampening, q["theta0"], q["n"],
+    exact = quadratic.momentum_trajectory(q["a"], q["lr"], momentum, dampening, q["theta0"], q["n"],
                                        momentum_buffer, nesterov)
     for k in range(q["n"]):
         theta_budget = SAFETY * exact["theta_bound"][k] * U + FLOOR
@@ -101,11 +102,11 @@ def test_sgd_momentum_matches_matrix_powers(momentum_buffer, nesterov, q, moment
 def test_heavy_ball_closed_form_matches_matrix_powers(a, lr, momentum, dampening, momentum_buffer):
     """rsolve's heavy-ball solution, started from each convention's theta_1, against exact matrix powers."""
     theta0, n = Fraction(1), 12
-    powers = oracle.momentum_trajectory(a, lr, momentum, dampening, theta0, n, momentum_buffer)
+    powers = quadratic.momentum_trajectory(a, lr, momentum, dampening, theta0, n, momentum_buffer)
     names = ("theta0", "theta1", "a", "lr", "momentum", "dampening")
     symbols = {name: sp.Symbol(name, real=True) for name in names}
     values = dict(zip(names, (theta0, powers["theta"][0], a, lr, momentum, dampening)))
-    closed = oracle.heavy_ball_closed_form().subs({symbols[k]: sp.Rational(v) for k, v in values.items()})
+    closed = quadratic.heavy_ball_closed_form().subs({symbols[k]: sp.Rational(v) for k, v in values.items()})
     with mpmath.workdps(oracle.DPS):
         for k in range(1, n + 1):
             value = sp.N(closed.subs(sp.Symbol("n", integer=True, nonnegative=True), k), oracle.DPS)

@@ -104,4 +104,4 @@ def test_invalid_arguments_are_named(kwargs, error, message):
 
 def test_unknown_optimizer_is_named():
     with pytest.raises(ValueError, match=r"training\.step: optimizer must be one of"):
-        training.step([Layer(np.array([[1.0]]), None)], np.array([[1.0]]), np.array([[0.0]]), optimizer="lion")
+        training.step([Layer(np.array([[1.0]]), None)], np.array([[1.0]]), np.array([[0.0]]), optimizer="lamb")
