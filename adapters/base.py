@@ -142,7 +142,8 @@ class Capabilities:
         features: larger capabilities beyond single primitives: ``"network"``, ``"dropout"``,
             ``"dropout_stream"`` (one layer called n times, seeded once), ``"dropout_stream_unseeded"`` (the
             same, never seeded), ``"dropout_training_stream"`` (one model's dropout over n training steps),
-            ``"early_stopping"``, ``"training_step"``, ``"epoch_batches"``.
+            ``"early_stopping"``, ``"training_step"``, ``"epoch_batches"``, ``"schedule_<name>"`` (one per
+            learning-rate schedule, ``Backend.lr_schedule``), ``"gradient_clipping"``.
             The names are the catalogue's (``nnspec.reference.catalogue.FEATURES``).
         dtypes_for: per primitive, feature or optimizer, the subset of ``dtypes`` declared for it.
         optimizers: optimizer name (``nnspec.reference.catalogue.optimizers()``) -> its
@@ -160,6 +161,9 @@ class Capabilities:
     #: Per primitive, feature or optimizer, the dtypes declared for it when they are fewer than ``dtypes`` (a CPU
     #: build with float16 kernels for a few ops only): ``{"softmax": ("float64", "float32")}``. Others: ``dtypes``.
     dtypes_for: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: MappingProxyType({}))
+    #: Per primitive, the options it implements of those the catalogue lists (``catalogue.OPTIONS``), e.g.
+    #: ``{"softmax_cross_entropy": frozenset({"class_weight", "spatial"})}``; an option not declared is unsupported.
+    options: Mapping[str, frozenset[str]] = field(default_factory=lambda: MappingProxyType({}))
 
     def declares_dtype(self, name: str, dtype: str) -> bool:
         """Whether ``dtype`` is declared for the primitive, feature or optimizer ``name``."""
@@ -347,10 +351,41 @@ class Backend(abc.ABC):
         epoch (``rules``: monitor mode, min_delta, patience, baseline, start_from_epoch, restore_best_weights)."""
         raise UnsupportedError(f"{self.name}: early_stopping is not implemented")
 
+    def lr_schedule(self, schedule: str, hyper: Mapping[str, object], steps: int, dtype: str) -> np.ndarray:
+        """The learning rate the framework's own optimizer APPLIES at each of its first ``steps`` updates under the
+        framework's own scheduler (features ``"schedule_<schedule>"``; docs/spec/schedules.md#measuring): plain
+        SGD on one parameter of ``dtype`` set to 0 before each update, gradient 1, so that the rate of update k is
+        minus the parameter after it. ``hyper`` holds the reference's names (``nnspec.reference.schedules``)."""
+        raise UnsupportedError(f"{self.name}: lr_schedule is not implemented")
+
     def epoch_batches(self, n_examples: int, batch_size: int, shuffle: bool, drop_last: bool,
                       seed: int) -> list[np.ndarray]:
         """The index batches of one epoch from the framework's own data loader (feature ``"epoch_batches"``)."""
         raise UnsupportedError(f"{self.name}: epoch_batches is not implemented")
+
+    def batch_norm_running_stats(self, batches: Sequence[np.ndarray], momentum: float, x: np.ndarray, weight,
+                                 bias, eps: float, dtype: str) -> tuple[np.ndarray, ...]:
+        """(running_mean, running_var, y): one BatchNorm trained on each batch, then applied to x in inference mode
+        (feature ``"batch_norm_running_stats"``; docs/adapters.md#batch-norm-running-stats)."""
+        raise UnsupportedError(f"{self.name}: batch_norm_running_stats is not implemented")
+
+    def clip_gradients(self, mode: str, grads: Sequence[np.ndarray], hyper: Mapping[str, object],
+                       dtype: str) -> list[np.ndarray]:
+        """Your clipping of ``grads``, as your optimizer gets them (docs/spec/gradient-clipping.md#modes)."""
+        raise UnsupportedError(f"{self.name}: clip_gradients is not implemented")
+
+    def initialize(self, initializer: str, shape: tuple[int, int], hyper: Mapping[str, object], seed: int,
+                   dtype: str) -> np.ndarray:
+        """The framework's own initializer ``initializer`` (``nnspec.reference.initializers.INITIALIZERS``, with
+        the reference's hyperparameter names) drawing an (in, out) weight matrix of ``dtype``, seeded with
+        ``seed`` through the framework's own RNG (feature ``"initializers"``; docs/spec/initializers.md#laws)."""
+        raise UnsupportedError(f"{self.name}: initialize is not implemented")
+
+    def dense_default_init(self, fan_in: int, fan_out: int, seed: int, dtype: str) -> tuple[np.ndarray, np.ndarray]:
+        """The weight, in the (in, out) layout, and the bias of a freshly built dense layer of the framework with
+        its default initializers, seeded with ``seed`` (feature ``"dense_default_init"``;
+        docs/spec/initializers.md#dense-default)."""
+        raise UnsupportedError(f"{self.name}: dense_default_init is not implemented")
 
     def training_step(self, layers: Sequence[object], x: np.ndarray, target: np.ndarray, loss: str,
                       loss_params: Mapping[str, object], optimizer: str, hyper: Mapping[str, object],

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import inspect
+
 import numpy as np
 
 from nnspec.adapters.base import KnownIssue
 from nnspec.reference import catalogue, dtypes
 
 __all__ = ["LOSSES", "per_output", "minus_infinity", "infinite", "mean_overflows", "mean_overflow_issues",
-           "gelu_grad_overflows", "gelu_tanh_grad_overflows", "sigmoid_underflows", "reference_trajectory"]
+           "gelu_grad_overflows", "gelu_tanh_grad_overflows", "silu_grad_overflows", "sigmoid_underflows",
+           "reference_trajectory"]
 
 LOSSES = ("mean_squared_error", "binary_cross_entropy", "binary_cross_entropy_with_logits",
-          "softmax_cross_entropy", "softmax_cross_entropy_probs")
+          "softmax_cross_entropy", "softmax_cross_entropy_probs", "nll_loss")
 
 
 def per_output(mask: np.ndarray, params) -> np.ndarray:
@@ -36,7 +39,10 @@ def mean_overflows(primitive: str):
     def where(arrays, params, dtype):
         if params.get("reduction", "mean") != "mean":
             return np.asarray(False)
-        losses = catalogue.get(primitive).module.forward(**arrays, reduction="none")
+        forward = catalogue.get(primitive).module.forward
+        options = {k: v for k, v in params.items() if k in ("weight", "ignore_index")
+                   and k in inspect.signature(forward).parameters}  # a class loss's weights and ignored rows
+        losses = forward(**arrays, reduction="none", **options)
         total = np.sum(np.abs(np.where(np.isfinite(losses), losses, 0.0)))
         return np.asarray(total > dtypes.get(dtype).max)
 
@@ -57,14 +63,26 @@ def mean_overflow_issues(name: str, description: str, where=mean_overflows) -> t
 GELU_GRAD_OVERFLOW_AT = float(np.sqrt(np.pi))
 
 
-def gelu_grad_overflows(arrays, params, dtype):
-    """``where`` for the exact-GELU VJP that is NaN at x = +-inf and wherever its intermediate g x / sqrt(pi)
-    overflows (spec: g for x -> +inf, 0 for x -> -inf). Needs ``grad_output`` (vjp checks pass it)."""
+def _grad_times_x_overflows(arrays, dtype, at: float):
+    """x = +-inf, or |g x| >= at * max (1 - 4u): an intermediate g x (times a constant) that overflows."""
     fmt = dtypes.get(dtype)
     x, g = np.asarray(arrays["x"], dtype=np.float64), np.asarray(arrays["grad_output"], dtype=np.float64)
     with np.errstate(divide="ignore", over="ignore", invalid="ignore"):  # g x itself overflows float64 there
-        overflow = np.abs(g) >= GELU_GRAD_OVERFLOW_AT * (1 - 4 * fmt.unit_roundoff) * (fmt.max / np.abs(x))
+        overflow = np.abs(g) >= at * (1 - 4 * fmt.unit_roundoff) * (fmt.max / np.abs(x))
     return np.isinf(x) | overflow
+
+
+def gelu_grad_overflows(arrays, params, dtype):
+    """``where`` for the exact-GELU VJP that is NaN at x = +-inf and wherever its intermediate g x / sqrt(pi)
+    overflows (spec: g for x -> +inf, 0 for x -> -inf). Needs ``grad_output`` (vjp checks pass it)."""
+    return _grad_times_x_overflows(arrays, dtype, GELU_GRAD_OVERFLOW_AT)
+
+
+def silu_grad_overflows(arrays, params, dtype):
+    """``where`` for a SiLU VJP that multiplies g x by sigmoid'(x) (= 0 for large |x|): NaN at x = +-inf and
+    wherever g x overflows (jax.nn.silu, measured: finite at |g x| = max, NaN just above; spec: g for
+    x -> +inf, 0 for x -> -inf). Needs ``grad_output`` (vjp checks pass it)."""
+    return _grad_times_x_overflows(arrays, dtype, 1.0)
 
 
 def gelu_tanh_grad_overflows(arrays, params, dtype):

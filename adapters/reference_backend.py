@@ -15,17 +15,30 @@ from nnspec.adapters.base import (
     OptimizerDeclaration,
     UnsupportedError,
 )
-from nnspec.reference import catalogue, dropout, early_stopping, minibatch, network, training
+from nnspec.adapters.reference_initializers import ReferenceInitializersMixin
+from nnspec.reference import (
+    catalogue,
+    dropout,
+    early_stopping,
+    gradient_clipping,
+    minibatch,
+    network,
+    schedules,
+    training,
+)
+from nnspec.reference.normalization import running_stats
 from nnspec.reference.optimizers import profiles
 
 #: The reference declares PyTorch's conventions for every optimizer of the catalogue (the spec's defaults), and its
-#: own defaults (no keyword) for one PyTorch lacks (Lion).
+#: own defaults, named, for one PyTorch lacks (Lion: decoupled weight decay), so that `nnspec identify` can check
+#: the declaration against what the reference computes.
 _DECLARATIONS = MappingProxyType({
-    name: OptimizerDeclaration(MappingProxyType(profiles.PROFILES["pytorch"].get(name, {})))
+    name: OptimizerDeclaration(MappingProxyType(profiles.PROFILES["pytorch"].get(
+        name, {key: catalogue.optimizer(name).defaults[key] for key in catalogue.optimizer(name).conventions})))
     for name in catalogue.optimizers()})
 
 
-class ReferenceBackend(Backend):
+class ReferenceBackend(ReferenceInitializersMixin, Backend):
     """Runs ``nnspec.reference`` through the adapter protocol, in the dtype under test."""
 
     name = "reference"
@@ -38,6 +51,7 @@ class ReferenceBackend(Backend):
             devices=("cpu",),
             features=catalogue.features(),
             optimizers=_DECLARATIONS,
+            options=MappingProxyType({name: frozenset(options) for name, options in catalogue.OPTIONS.items()}),
         )
 
     def environment(self) -> dict[str, object]:
@@ -92,6 +106,11 @@ class ReferenceBackend(Backend):
         result = early_stopping.run([float(v) for v in losses], **rules)
         return EarlyStoppingResult(result.stopped_epoch, result.restored_epoch)
 
+    def lr_schedule(self, schedule, hyper, steps, dtype):
+        """docs/spec/schedules.md: the closed form in float64 with the spec's default (optax's) conventions, rounded
+        into ``dtype`` as the update 0 - rate * 1 rounds it."""
+        return schedules.rates(schedule, hyper, steps).astype(dtype)
+
     def training_step(self, layers, x, target, loss, loss_params, optimizer, hyper, dtype, dropout_masks=None):
         cast = [network.Layer(layer.weight.astype(dtype), None if layer.bias is None else layer.bias.astype(dtype),
                               layer.activation, layer.activation_params)
@@ -107,6 +126,18 @@ class ReferenceBackend(Backend):
         """One epoch's index batches (docs/spec/minibatch.md#batches), shuffled by a Generator seeded with seed."""
         return minibatch.batches(n_examples, batch_size, np.random.default_rng(seed), shuffle=shuffle,
                                  drop_last=drop_last)
+
+    def batch_norm_running_stats(self, batches, momentum, x, weight, bias, eps, dtype):
+        """docs/spec/normalization.md#running-statistics with the spec's default (PyTorch's) conventions; the
+        statistics are held in the dtype, as a framework's buffers are."""
+        mean, var = (s.astype(dtype) for s in running_stats.after_batches(
+            [np.asarray(b, dtype=dtype) for b in batches], momentum=momentum))
+        cast = self._cast({"x": x, "weight": weight, "bias": bias}, dtype)
+        return mean, var, running_stats.inference(**cast, running_mean=mean, running_var=var, eps=eps)
+
+    def clip_gradients(self, mode, grads, hyper, dtype):
+        """docs/spec/gradient-clipping.md#modes, with the spec's default (PyTorch's) conventions."""
+        return gradient_clipping.clip([self._cast({"g": g}, dtype)["g"] for g in grads], mode=mode, **hyper)
 
     # --- optimizers: the reference's own step, with the declared (PyTorch) conventions ------------------------
 

@@ -14,11 +14,12 @@ from collections import defaultdict
 from pathlib import Path
 
 from nnspec.adapters.base import PRECISION_FACTS
-from nnspec.reference import catalogue
+from nnspec.reference import catalogue, initializers
 
-_KIND_AREA = {"elementwise": "activations", "rowwise": "activations", "loss": "losses", "layer": "dense layers"}
-AREAS = ("activations", "losses", "dense layers", "network", "optimizers", "dropout", "early stopping",
-         "training step", "other")
+_KIND_AREA = {"elementwise": "activations", "rowwise": "activations", "loss": "losses", "layer": "dense layers",
+             "normalization": "normalization"}
+AREAS = ("activations", "losses", "dense layers", "normalization", "network", "optimizers", "gradient clipping",
+         "lr schedules", "dropout", "early stopping", "training step", "initializers", "other")
 
 
 def area(primitive: str) -> str:
@@ -28,7 +29,10 @@ def area(primitive: str) -> str:
         return _KIND_AREA[names[primitive].kind]
     if primitive.split(":")[0] in catalogue.optimizers():
         return "optimizers"
-    for key, label in (("network", "network"), ("dropout", "dropout"), ("early", "early stopping"),
+    if primitive in initializers.INITIALIZERS or primitive == "dense_default_init":
+        return "initializers"
+    for key, label in (("network", "network"), ("gradient_clipping", "gradient clipping"),
+                       ("schedule", "lr schedules"), ("dropout", "dropout"), ("early", "early stopping"),
                        ("training", "training step"), ("epoch", "training step")):
         if primitive.startswith(key):
             return label

@@ -81,7 +81,8 @@ def build_parser() -> argparse.ArgumentParser:
     merge.add_argument("reports", nargs="+", help="report.json files or their folders")
     merge.add_argument("--output", metavar="FILE", help="also write the Markdown here")
 
-    identify = commands.add_parser("identify", help="which named convention each optimizer of a backend follows")
+    identify = commands.add_parser("identify", help="which named convention each optimizer (and learning-rate "
+                                   "schedule) of a backend follows")
     identify.add_argument("--backend", default="reference", help="as for run")
     identify.add_argument("--device", default="cpu", help="as for run")
     identify.add_argument("--dtype", default="float32", help="the dtype of the probes (default float32)")
@@ -261,7 +262,7 @@ def _identify(args: argparse.Namespace) -> int:
 
     from rich.console import Console
 
-    from nnspec.conformance import identify, runconfig
+    from nnspec.conformance import class_loss_conventions, identify, loss_identify, runconfig, schedule_checks
     from nnspec.conformance.guard import GuardedBackend
 
     _importable_from_here()
@@ -275,6 +276,9 @@ def _identify(args: argparse.Namespace) -> int:
     except runconfig.RunError as error:
         return _usage_error(str(error))
     fingerprints = identify.identify(GuardedBackend(backend), dtype=args.dtype)
+    fingerprints += schedule_checks.identify(GuardedBackend(backend), args.dtype)  # docs/spec/schedules.md#conventions
+    fingerprints += class_loss_conventions.identify(GuardedBackend(backend), args.dtype)  # docs/spec/losses.md
+    fingerprints += loss_identify.identify(GuardedBackend(backend), args.dtype)  # docs/spec/losses.md#last-axis
     title = f"nnspec identify: {backend.name} ({args.device}, {args.dtype})"
     if args.json == "-":
         print(json.dumps(identify.to_json(fingerprints), indent=1))

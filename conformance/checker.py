@@ -166,8 +166,9 @@ class Checker:
     def backend(self) -> GuardedBackend:
         return self.session.backend
 
-    def require(self, primitive: str, prop: str, *, feature: str | None = None) -> None:
-        """Skip as *unsupported* unless the backend declares the primitive (or feature) and the dtype."""
+    def require(self, primitive: str, prop: str, *, feature: str | None = None, options: tuple[str, ...] = ()) -> None:
+        """Skip as *unsupported* unless the backend declares the primitive (or feature), the dtype and each of
+        the primitive's ``options`` (``Capabilities.options``, named in ``catalogue.OPTIONS``)."""
         if self.record.primitive == "?":  # a test that needs several primitives is filed under the first
             self.record.primitive, self.record.prop = primitive, prop
         caps = self.backend.capabilities()
@@ -178,6 +179,9 @@ class Checker:
         if not caps.declares_dtype(feature or primitive, self.dtype):
             pytest.skip(f"unsupported: {self.backend.name} does not declare dtype {self.dtype} for "
                         f"{feature or primitive}")
+        missing = [option for option in options if option not in caps.options.get(primitive, frozenset())]
+        if missing:
+            pytest.skip(f"unsupported: {self.backend.name} does not declare option {missing[0]!r} of {primitive}")
 
     def _guarded(self, case: dict, compute):
         """Run a check; a backend fault or error saves the case (pristine inputs) before it propagates, unless a

@@ -104,6 +104,8 @@ def network(backend: Backend, layers, x: np.ndarray, target: np.ndarray, loss: s
     conventions = backend.capabilities().conventions
     as_layers = [net.Layer(np.asarray(w), np.asarray(b), act) for w, b, act in layers]
     result = backend.network(as_layers, x, target, loss, loss_params, dtype)
+    # the loss's last-axis step, where the backend declares one (docs/spec/losses.md#last-axis)
+    loss_params = {**loss_params, **{k: v for k, v in conventions.get(loss, {}).items() if k == "last_axis"}}
     reference_layers = [net.Layer(layer.weight, layer.bias, layer.activation,
                                   dict(conventions.get(layer.activation, {}))) for layer in as_layers]
     expected_loss, expected = net.loss_and_gradients(reference_layers, x, target, loss=loss, **loss_params)
@@ -162,6 +164,11 @@ _CASE_MODULES = {
     "dropout": "nnspec.conformance.training_checks",
     "early_stopping": "nnspec.conformance.training_checks",
     "training": "nnspec.conformance.training_checks",
+    "batch": "nnspec.conformance.normalization_checks",
+    "schedule": "nnspec.conformance.schedule_checks",
+    "clip": "nnspec.conformance.gradient_clipping",
+    "initializer": "nnspec.conformance.initializer_checks",
+    "ignored": "nnspec.conformance.ignored_rows",
 }
 
 

@@ -29,8 +29,8 @@ import numpy as np
 from nnspec.reference import dtypes
 
 __all__ = ["LIBM_ULPS", "UNDERFLOW_FLOOR", "FALSE_ALARM_PER_CHECK", "OPTIMIZER_ORDER_SLACK", "IN_UNITS_OF_U",
-           "Tracked", "gamma", "nan_safe_product", "total", "sum_of_budgets", "reduce_loss", "grad_scale",
-           "coefficient", "moment", "decayed"]
+           "Tracked", "gamma", "nan_safe_product", "flushed_products", "total", "sum_of_budgets", "reduce_loss",
+           "grad_scale", "coefficient", "moment", "decayed"]
 
 #: An elementary function (exp, log, log1p, tanh, erf) of a mainstream math library is accurate to a few ulps:
 #: SLEEF's u35 variants (used by PyTorch's vectorised CPU kernels) guarantee 3.5 ulp, CUDA's libdevice 1-4 ulp
@@ -75,6 +75,21 @@ def nan_safe_product(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """
     with np.errstate(invalid="ignore"):
         return np.where((a == 0) | (b == 0), 0.0, a * b)
+
+
+def flushed_products(products: int, amplification: np.ndarray, fmt: dtypes.Format) -> np.ndarray:
+    """Absolute error of a gradient g * f'(x) whose intermediate products of g with the factors of f'(x) fall
+    below the smallest normal: each of ``products`` such roundings loses at most ``tiny`` (flushed to zero, as
+    oneDNN and GPUs may do; Higham's model: every rounding adds u |result| + tiny), which the factors multiplied
+    in after it scale by at most ``amplification`` (the product of the factors' magnitudes above 1, evaluated
+    per element). 0 where the amplification is not finite (x = +-inf: the NaN/inf rules judge those).
+
+    Example:
+        >>> float(flushed_products(2, np.array(3.0), dtypes.get("float32"))) == 6 * 2.0**-126
+        True
+    """
+    amplification = np.asarray(amplification, dtype=np.float64)
+    return np.where(np.isfinite(amplification), products * fmt.tiny * amplification, 0.0)
 
 
 def total(bound: Callable[[dtypes.Format], np.ndarray], dtype: str) -> np.ndarray:

@@ -40,7 +40,9 @@ __all__ = ["BackendFault", "BackendError", "BackendTimeout", "InputModified", "N
 PROTOCOL: dict[str, int | None] = {
     "forward": 3, "vjp": 4, "network": 5, "optimizer_step": 5, "optimizer_trajectory": 4, "dropout": 4,
     "dropout_stream": 4, "dropout_training_stream": 4, "training_step": 7, "early_stopping": None,
-    "epoch_batches": None,
+    "lr_schedule": 3,
+    "epoch_batches": None, "clip_gradients": 3,
+    "initialize": 4, "dense_default_init": 3,
 }
 
 

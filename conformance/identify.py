@@ -53,6 +53,17 @@ class Fingerprint:
     closest_ratio: float | None = None
     note: str = ""
 
+    @classmethod
+    def from_ratios(cls, label: str, ratios: Sequence[tuple[float, dict[str, object]]],
+                    declared: dict[str, object] | None, profiles: Sequence[str] = (), note: str = "") -> Fingerprint:
+        """The fingerprint of a thing whose candidate variants gave these worst error/budget ratios: the
+        variants within budget match; the closest one is kept only when none does."""
+        matches = [variant for ratio, variant in ratios if ratio <= 1.0]
+        ratio, closest = min(ratios, key=lambda pair: pair[0])
+        return cls(label, {0: "no match", 1: "identified"}.get(len(matches), "ambiguous"), matches, list(profiles),
+                   declared, None if declared is None else declared in matches, None if matches else closest,
+                   None if matches else ratio, note)
+
 
 def candidates(optimizer: str) -> list[dict[str, object]]:
     """Every combination of the optimizer's convention values (its module's ``CONVENTIONS``), then each profile's
@@ -97,13 +108,9 @@ def _fingerprint(backend: Backend, optimizer: str, dtype: str) -> Fingerprint:
     ratios = [(_worst(observed, optimizer, probes, variant, dtype, facts), variant)
               for variant in candidates(optimizer)]
     matches = [variant for ratio, variant in ratios if ratio <= 1.0]
-    status = {0: "no match", 1: "identified"}.get(len(matches), "ambiguous")
     named = [p for p, table in profiles.PROFILES.items() if optimizer in table and dict(table[optimizer]) in matches]
-    agrees = None if declared is None else declared in matches
-    ratio, closest = min(ratios, key=lambda pair: pair[0])
-    return Fingerprint(optimizer, status, matches, named, declared, agrees,
-                       None if matches else closest, None if matches else ratio,
-                       note="; ".join(f"probe skipped: {note}" for note in notes))
+    return Fingerprint.from_ratios(optimizer, ratios, declared, named,
+                                   note="; ".join(f"probe skipped: {note}" for note in notes))
 
 
 def identify(backend: Backend, dtype: str = "float32",

@@ -63,14 +63,14 @@ def summarize(records: Iterable) -> dict[tuple[str, str], dict[str, object]]:
 
 def _area(primitive: str) -> str:
     """core (activations, softmax, losses, dense, network), optimizers, training (dropout, early stopping,
-    training step, epoch batches), or other."""
+    training step, epoch batches, gradient clipping, learning-rate schedules), or other."""
     from nnspec.reference import catalogue
 
     if primitive in {p.name for p in catalogue.PRIMITIVES} or primitive == "network":
         return "core"
     if primitive in catalogue.optimizers():
         return "optimizers"
-    if primitive.startswith(("dropout", "early", "training", "epoch")):
+    if primitive.startswith(("dropout", "early", "training", "epoch", "gradient_clipping", "schedule")):
         return "training"
     return "other"
 

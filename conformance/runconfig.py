@@ -149,6 +149,11 @@ def _check_declarations(where: str, caps: Capabilities) -> None:
     if unknown:
         raise RunError(f"{where}: Capabilities.features names unknown features {unknown} "
                        f"(the catalogue's: {', '.join(sorted(catalogue.features()))})")
+    for name, options in caps.options.items():
+        unknown = sorted(set(options) - set(catalogue.OPTIONS.get(name, ())))
+        if unknown:
+            raise RunError(f"{where}: Capabilities.options[{name!r}] names unknown options {unknown} (the "
+                           f"catalogue's: {', '.join(catalogue.OPTIONS.get(name, ())) or 'none'})")
     for name, declaration in caps.optimizers.items():
         if not isinstance(declaration, OptimizerDeclaration):
             raise RunError(f"{where}: Capabilities.optimizers[{name!r}] must be an "

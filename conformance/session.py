@@ -294,6 +294,7 @@ class Session:
             env["declared"] = {
                 "dtypes": list(caps.dtypes), "features": sorted(caps.features),
                 "conventions": {k: dict(v) for k, v in caps.conventions.items()},
+                "options": {k: sorted(v) for k, v in caps.options.items()},
                 "optimizers": {k: v.to_json() for k, v in caps.optimizers.items()},
                 "known_issues": sorted({issue.id for issue in self._backend.known_issues}),
             }

@@ -22,6 +22,7 @@ from nnspec.conformance.strategies.losses import (
     residual_pairs,
 )
 from nnspec.reference import catalogue, dtypes
+from nnspec.reference.losses import _reduction
 
 INPUTS = {
     "mean_squared_error": regression_pairs,
@@ -35,11 +36,16 @@ INPUTS = {
 CROSS_ENTROPY = ("softmax_cross_entropy", "softmax_cross_entropy_probs")
 
 
-def _loss_shape(primitive: str, arrays: dict, reduction: str) -> tuple[int, ...]:
+def _loss_shape(primitive: str, arrays: dict, reduction: str, checker=None) -> tuple[int, ...]:
+    """The shape of grad_output: () for "mean" and "sum"; the losses' shape for "none", without the last axis
+    where the backend declares ``last_axis`` (Keras: docs/spec/losses.md#last-axis)."""
     if reduction != "none":
         return ()
     first = next(iter(arrays.values()))
-    return first.shape[:1] if primitive in CROSS_ENTROPY else first.shape
+    if primitive in CROSS_ENTROPY:
+        return first.shape[:1]
+    last_axis = {} if checker is None else checker.backend.capabilities().conventions.get(primitive, {})
+    return _reduction.loss_shape(first.shape, last_axis.get("last_axis"))
 
 
 def _params(primitive: str, reduction: str, smoothing: float) -> dict[str, object]:
@@ -72,7 +78,7 @@ def test_loss_backward_matches_reference(checker, primitive, data, reduction, sm
     checker.require(primitive, "backward")
     hyper = _hyperparameters(data, primitive)
     arrays = data.draw(INPUTS[primitive](checker.dtype, **hyper), label="arrays")
-    shape = _loss_shape(primitive, arrays, reduction)
+    shape = _loss_shape(primitive, arrays, reduction, checker)
     g = data.draw(float_arrays(checker.dtype, shape, min_value=-4.0, max_value=4.0), label="grad_output")
     checker.vjp(primitive, arrays, g, {**_params(primitive, reduction, smoothing), **hyper})
 
@@ -91,7 +97,9 @@ def test_binary_cross_entropy_with_logits_at_infinite_logits(checker):
     x = np.array([np.inf, -np.inf, np.inf, -np.inf])
     y = np.array([1.0, 0.0, 0.0, 1.0])
     checker.forward("binary_cross_entropy_with_logits", {"logits": x, "target": y}, {"reduction": "none"})
-    checker.vjp("binary_cross_entropy_with_logits", {"logits": x[:2], "target": y[:2]}, np.ones(2),
+    arrays = {"logits": x[:2], "target": y[:2]}
+    checker.vjp("binary_cross_entropy_with_logits", arrays,
+                np.ones(_loss_shape("binary_cross_entropy_with_logits", arrays, "none", checker)),
                 {"reduction": "none"})
 
 

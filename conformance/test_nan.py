@@ -30,6 +30,7 @@ from nnspec.conformance.strategies.losses import (
 from nnspec.conformance.strategies.nan import with_nans, with_nans_in
 from nnspec.conformance.strategies.optimizers import optimizer_cases
 from nnspec.reference import catalogue
+from nnspec.reference.losses import _reduction
 
 #: A fifth of the profile's examples (at least 2): every example holds a NaN, so a few catch a dropped one.
 FEW = settings(max_examples=max(2, settings.default.max_examples // 5))
@@ -122,6 +123,8 @@ def test_loss_nan_backward(checker, primitive, data, reduction, smoothing):
     arrays = data.draw(_loss_inputs(primitive, checker.dtype), label="arrays")
     first = arrays[catalogue.get(primitive).differentiable[0]]
     shape = () if reduction != "none" else first.shape[:1] if primitive.startswith("softmax_") else first.shape
+    last_axis = checker.backend.capabilities().conventions.get(primitive, {}).get("last_axis")  # losses.md#last-axis
+    shape = _reduction.loss_shape(shape, last_axis) if reduction == "none" and shape else shape
     g = data.draw(float_arrays(checker.dtype, shape, min_value=-4.0, max_value=4.0), label="grad_output")
     checker.vjp(primitive, arrays, g, _loss_params(primitive, reduction, smoothing))
 

@@ -214,6 +214,9 @@ def training_step(backend: Backend, layers, masks, x, target, loss: str, loss_pa
     sent, reference_layers = _layers(backend, layers)
     masks = list(masks) if masks is not None else [None] * len(sent)
     value, params = backend.training_step(sent, x, target, loss, dict(loss_params), "sgd", dict(hyper), dtype, masks)
+    # the loss's last-axis step, where the backend declares one (docs/spec/losses.md#last-axis)
+    conventions = backend.capabilities().conventions.get(loss, {})
+    loss_params = {**loss_params, **{k: v for k, v in conventions.items() if k == "last_axis"}}
     # the declared conventions, and hyperparameters as the framework uses them (Keras: float32-rounded momentum and
     # weight decay, docs/spec/optimizers.md#float32-hyperparameters); precision facts are no reference keywords
     reference_hyper = optimizer_checks.reference_keywords("sgd", hyper, optimizer_checks.declared(backend, "sgd"))

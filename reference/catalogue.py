@@ -36,13 +36,16 @@ from nnspec.reference.losses import (
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
     huber,
+    kl_divergence,
     mean_squared_error,
+    nll_loss,
     softmax_cross_entropy,
 )
+from nnspec.reference.normalization import batch_norm, layer_norm
 from nnspec.reference.optimizers import adadelta, adagrad, adam, adamax, adamw, lion, nadam, rmsprop, sgd
 
 __all__ = ["Primitive", "PRIMITIVES", "get", "names", "modules", "Optimizer", "OPTIMIZERS", "optimizers", "optimizer",
-           "Feature", "FEATURES", "features"]
+           "Feature", "FEATURES", "features", "OPTIONS"]
 
 
 @dataclass(frozen=True)
@@ -52,7 +55,8 @@ class Primitive:
     Attributes:
         name: the name adapters and reports use, e.g. ``"gelu_tanh"``.
         module: the reference module with ``forward`` and ``backward``.
-        kind: ``"elementwise"``, ``"rowwise"`` (softmax family, along ``axis``), ``"loss"`` or ``"layer"``.
+        kind: ``"elementwise"``, ``"rowwise"`` (softmax family, along ``axis``), ``"loss"``, ``"layer"`` or
+            ``"normalization"`` (statistics along an axis: layer_norm, batch_norm).
         inputs: names of the array arguments of ``forward``, in order.
         differentiable: the inputs a gradient is taken with respect to.
         params: keyword arguments fixed by this entry (a named variant), e.g. ``{"approximate": "tanh"}``.
@@ -75,6 +79,7 @@ def _entry(name, module, kind, inputs, differentiable, spec, **params) -> Primit
 _ACT = "docs/spec/activations.md"
 _LOSS = "docs/spec/losses.md"
 _DENSE = "docs/spec/perceptron-and-dense.md"
+_NORM = "docs/spec/normalization.md"
 
 PRIMITIVES: tuple[Primitive, ...] = (
     _entry("identity", identity, "elementwise", ["x"], ["x"], f"{_ACT}#identity"),
@@ -98,13 +103,38 @@ PRIMITIVES: tuple[Primitive, ...] = (
            f"{_LOSS}#softmax-cross-entropy-labels"),
     _entry("softmax_cross_entropy_probs", softmax_cross_entropy, "loss", ["logits", "target"], ["logits"],
            f"{_LOSS}#softmax-cross-entropy-probabilities"),
+    _entry("nll_loss", nll_loss, "loss", ["log_probs", "target"], ["log_probs"], f"{_LOSS}#nll-loss"),
+    _entry("kl_divergence", kl_divergence, "loss", ["log_prediction", "target"], ["log_prediction"],
+           f"{_LOSS}#kl-divergence"),
+    _entry("kl_divergence_probs", kl_divergence, "loss", ["prediction", "target"], ["prediction"],
+           f"{_LOSS}#kl-divergence-probabilities"),
     _entry("huber", huber, "loss", ["prediction", "target"], ["prediction"], f"{_LOSS}#huber", variant="huber"),
     _entry("smooth_l1", huber, "loss", ["prediction", "target"], ["prediction"], f"{_LOSS}#smooth-l1",
            variant="smooth_l1"),
     _entry("dense", dense, "layer", ["x", "weight", "bias"], ["x", "weight", "bias"], f"{_DENSE}#dense"),
+    _entry("layer_norm", layer_norm, "normalization", ["x", "weight", "bias"], ["x", "weight", "bias"],
+           f"{_NORM}#layer-norm"),
+    _entry("batch_norm", batch_norm, "normalization", ["x", "weight", "bias"], ["x", "weight", "bias"],
+           f"{_NORM}#batch-norm"),
 )
 
 _BY_NAME = {primitive.name: primitive for primitive in PRIMITIVES}
+
+#: Per primitive, its options that a framework may lack, each declared by a backend one by one
+#: (``Capabilities.options``): a test of an option the backend does not declare is reported unsupported, never
+#: passed (docs/spec/losses.md#class-weights-and-ignore-index). "class_weight": the ``weight`` argument;
+#: "ignore_index": ``ignore_index``; "ignore_index_smoothed": ``ignore_index`` with label smoothing; "spatial":
+#: inputs of shape (N, C, d1, ...).
+OPTIONS: Mapping[str, tuple[str, ...]] = MappingProxyType({
+    "softmax_cross_entropy": ("class_weight", "ignore_index", "ignore_index_smoothed", "spatial"),
+    "softmax_cross_entropy_probs": ("class_weight", "spatial"),
+    "nll_loss": ("class_weight", "ignore_index", "spatial"),
+    # docs/spec/losses.md#pos-weight, #binary-label-smoothing, #kl-divergence: "pos_weight" (a list, one weight per
+    # entry of the last axis), Keras's binary "label_smoothing", "log_target" (the target holds log p)
+    "binary_cross_entropy": ("label_smoothing",),
+    "binary_cross_entropy_with_logits": ("pos_weight", "label_smoothing"),
+    "kl_divergence": ("log_target",),
+})
 
 
 def names() -> frozenset[str]:
@@ -249,6 +279,17 @@ FEATURES: tuple[Feature, ...] = (
     Feature("early_stopping", "early_stopping", "docs/spec/early-stopping.md#rules"),
     Feature("training_step", "training_step", "docs/spec/training.md#step"),
     Feature("epoch_batches", "epoch_batches", "docs/spec/minibatch.md#batches"),
+    Feature("batch_norm_running_stats", "batch_norm_running_stats", "docs/spec/normalization.md#running-statistics"),
+    Feature("schedule_step_decay", "lr_schedule", "docs/spec/schedules.md#step-decay"),
+    Feature("schedule_piecewise_constant", "lr_schedule", "docs/spec/schedules.md#piecewise-constant"),
+    Feature("schedule_exponential", "lr_schedule", "docs/spec/schedules.md#exponential"),
+    Feature("schedule_cosine", "lr_schedule", "docs/spec/schedules.md#cosine"),
+    Feature("schedule_warmup_cosine", "lr_schedule", "docs/spec/schedules.md#warmup-cosine"),
+    Feature("schedule_linear", "lr_schedule", "docs/spec/schedules.md#linear"),
+    Feature("schedule_onecycle", "lr_schedule", "docs/spec/schedules.md#onecycle"),
+    Feature("gradient_clipping", "clip_gradients", "docs/spec/gradient-clipping.md#modes"),
+    Feature("initializers", "initialize", "docs/spec/initializers.md#laws"),
+    Feature("dense_default_init", "dense_default_init", "docs/spec/initializers.md#dense-default"),
 )
 
 

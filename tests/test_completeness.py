@@ -25,13 +25,24 @@ BUILT_IN = ("reference", "torch", "jax", "tensorflow")
 NOT_IN_FRAMEWORK = {
     ("torch", "early_stopping"): "PyTorch has no early-stopping rule (Lightning's is outside torch)",
     ("jax", "early_stopping"): "JAX and optax have no early-stopping rule",
+    ("jax", "dense_default_init"): "JAX has no layer objects: jax.nn.initializers only (stax.Dense is not a default)",
     ("jax", "epoch_batches"): "JAX has no data loader or shuffling of epochs",
     ("jax", "dropout_stream_unseeded"): "a JAX key is an argument: there is no unseeded stream",
     ("jax", "binary_cross_entropy"): "optax has binary cross-entropy on logits only, not on probabilities",
     ("jax", "smooth_l1"): "optax has huber_loss only; smooth-L1 is Huber / delta, math an adapter must not do",
     ("tensorflow", "smooth_l1"): "Keras has Huber only; smooth-L1 is Huber / delta, math an adapter must not do",
+    ("jax", "nll_loss"): "optax has no NLL on log-probabilities (picking -x[label] is math an adapter must not do)",
+    ("tensorflow", "nll_loss"): "Keras has no public NLL loss; its cross-entropies take probabilities or logits",
+    ("tensorflow", "kl_divergence"): "keras.losses.KLDivergence takes probabilities (kl_divergence_probs), not log q",
+    ("torch", "kl_divergence_probs"): "F.kl_div takes log q; exp or log of the inputs is math an adapter must not do",
+    ("jax", "kl_divergence_probs"): "optax's kl_divergence takes log q; their log is math an adapter must not do",
     ("tensorflow", "epoch_batches"): "the adapter does not drive keras.utils.PyDataset shuffling (not yet written)",
     ("torch", "lion"): "torch.optim has no Lion (PyTorch 2.13; lucidrains' lion-pytorch is outside torch)",
+    ("tensorflow", "schedule_onecycle"): "keras.optimizers.schedules has no one-cycle schedule (Keras 3.15)",
+    ("jax", "layer_norm"): "jax.nn.standardize has no weight or bias (scaling and shifting would be adapter math), "
+                           "and its default algorithm='fast' is the one-pass mean(x^2) - mean^2; flax is not installed",
+    ("jax", "batch_norm"): "JAX has no BatchNorm (flax.linen.BatchNorm is outside jax, and not installed)",
+    ("jax", "batch_norm_running_stats"): "JAX has no BatchNorm, hence no running statistics (flax is not installed)",
 }
 
 
@@ -69,6 +80,7 @@ def _room_lacks(reference_module, names: tuple[str, ...]) -> list[str]:
 def _primitive_lacks(entry: catalogue.Primitive) -> list[str]:
     from nnspec.conformance.oracles import activations as activation_oracle
     from nnspec.conformance.oracles import losses as loss_oracle
+    from nnspec.conformance.oracles import normalization as normalization_oracle
 
     lacks = [] if _anchor_exists(entry.spec) else [f"spec section {entry.spec}"]
     lacks += [f"reference {entry.module.__name__}.{f}" for f in ("forward", "backward") if not hasattr(entry.module, f)]
@@ -77,7 +89,8 @@ def _primitive_lacks(entry: catalogue.Primitive) -> list[str]:
                   "rowwise": lambda: hasattr(activation_oracle, f"{entry.name}_values"),
                   "loss": lambda: entry.module.__name__.rsplit(".", 1)[-1] in loss_oracle.NAMES,
                   # dense is exact in rational arithmetic: its oracle is mpmath's fsum over the products
-                  "layer": lambda: (ROOT / "tests" / "reference" / f"test_{entry.name}.py").exists()}[entry.kind]
+                  "layer": lambda: (ROOT / "tests" / "reference" / f"test_{entry.name}.py").exists(),
+                  "normalization": lambda: hasattr(normalization_oracle, f"{entry.name}_values")}[entry.kind]
     return lacks + ([] if has_oracle() else [f"oracle for {entry.kind} {entry.name}"])
 
 

@@ -23,15 +23,20 @@ except ImportError as error:  # pragma: no cover - exercised only without jax
 
 from nnspec.adapters.base import Backend, Capabilities, NetworkResult, UnsupportedError
 from nnspec.adapters.jax import model
+from nnspec.adapters.jax.binary_losses import OPTIONS as KL_OPTIONS
+from nnspec.adapters.jax.class_losses import OPTIONS as CLASS_LOSS_OPTIONS
+from nnspec.adapters.jax.clipping import JaxClippingMixin
+from nnspec.adapters.jax.initializers import JaxInitializersMixin
 from nnspec.adapters.jax.known_issues import KNOWN_ISSUES
 from nnspec.adapters.jax.optimizers import JaxOptimizersMixin
+from nnspec.adapters.jax.schedules import JaxSchedulesMixin
 from nnspec.adapters.jax.tables import CONVENTIONS, DTYPES, OPS
 from nnspec.reference import catalogue
 
 __all__ = ["JaxBackend"]
 
 
-class JaxBackend(JaxOptimizersMixin, Backend):
+class JaxBackend(JaxOptimizersMixin, JaxClippingMixin, JaxSchedulesMixin, JaxInitializersMixin, Backend):
     """JAX through its public API. Devices: ``cpu``, or ``gpu`` (``cuda``) when jaxlib was built with one.
     Options: ``x64=0`` leaves ``jax_enable_x64`` off; ``jit=0`` runs primitives op by op (default: under
     ``jax.jit``, as JAX code runs in practice); ``matmul_precision=highest|default|...`` sets
@@ -63,10 +68,13 @@ class JaxBackend(JaxOptimizersMixin, Backend):
         x64 = jax.dtypes.canonicalize_dtype(jnp.float64) == jnp.float64  # float32 unless jax_enable_x64 took effect
         dtypes = (("float64",) if x64 else ()) + ("float32", "float16", "bfloat16")
         return Capabilities(primitives=frozenset(self.ops), dtypes=dtypes,
-                            devices=(self.device,), conventions=CONVENTIONS,
+                            devices=(self.device,), conventions={**CONVENTIONS, **self.CLIPPING_CONVENTIONS,
+                                                                  **self.schedule_conventions()},
                             features=frozenset({"network", "dropout_stream", "dropout_training_stream"})
-                            | self.TRAINING_FEATURES,
-                            optimizers=MappingProxyType(dict(self.OPTIMIZER_CONVENTIONS)))
+                            | self.TRAINING_FEATURES | self.CLIPPING_FEATURES | self.SCHEDULE_FEATURES
+                            | self.INIT_FEATURES,
+                            optimizers=MappingProxyType(dict(self.OPTIMIZER_CONVENTIONS)),
+                            options={**CLASS_LOSS_OPTIONS, **KL_OPTIONS}, dtypes_for=self.INIT_DTYPES)
 
     def environment(self) -> dict[str, object]:
         return {

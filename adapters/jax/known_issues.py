@@ -18,6 +18,7 @@ from nnspec.adapters.known_issue_rules import (
     per_output,
     reference_trajectory,
     sigmoid_underflows,
+    silu_grad_overflows,
 )
 from nnspec.reference import dtypes
 from nnspec.reference.activations import log_softmax
@@ -61,12 +62,17 @@ def _cross_entropy_label_cancels(arrays, params, dtype):
     """Rows whose loss logsumexp(x) - x[label] is a difference of numbers larger than itself (|x[label]| > loss):
     optax forms both terms and subtracts, so the rounding of logsumexp, u*|logsumexp|, is not relative to the
     loss. With label smoothing the adapter goes through softmax_cross_entropy (log_softmax, max-shifted)."""
-    x, labels = arrays["logits"], np.asarray(arrays["target"])
+    labels = np.asarray(arrays["target"])
+    x = np.moveaxis(arrays["logits"], 1, -1)  # (N, d1, ..., C): the rows of logits of shape (N, C, d1, ...)
     if labels.dtype.kind not in "iu" or params.get("label_smoothing", 0.0) != 0:
-        return np.zeros(x.shape[0], dtype=bool) if params.get("reduction", "mean") == "none" else np.False_
-    label_logits = np.take_along_axis(x, labels[:, None], axis=-1)[:, 0]
-    loss = -np.take_along_axis(log_softmax.forward(x, axis=-1), labels[:, None], axis=-1)[:, 0]
-    return per_output(np.abs(label_logits) > loss, params)
+        return np.zeros(labels.shape[:1] + x.shape[1:-1], dtype=bool) if params.get("reduction", "mean") == "none" \
+            else np.False_
+    ignore_index = params.get("ignore_index")
+    kept = labels != ignore_index if ignore_index is not None else np.ones(labels.shape, dtype=bool)
+    picked = np.where(kept, labels, 0)[..., None]  # an ignored row is 0 in optax too (its where= mask)
+    label_logits = np.take_along_axis(x, picked, axis=-1)[..., 0]
+    loss = -np.take_along_axis(log_softmax.forward(x, axis=-1), picked, axis=-1)[..., 0]
+    return per_output(kept & (np.abs(label_logits) > loss), params)
 
 
 def _huber_inside_delta(arrays, params, dtype):
@@ -129,6 +135,9 @@ KNOWN_ISSUES = (
                  "silu and its VJP are 0 once sigmoid(x) falls below the smallest normal of the dtype (flushed "
                  "to zero, or exp(-x) overflowing in float16) while the exact value is still normal",
                  f"{_FINDINGS}#silu-at-the-ends") for kind in ("forward", "vjp")),
+    KnownIssue("jax-silu-grad-overflow", "silu", "vjp", silu_grad_overflows,
+               "the VJP of jax.nn.silu is NaN wherever g * x overflows (it multiplies that by sigmoid'(x) = 0); "
+               "spec: g for x -> +inf, 0 for x -> -inf", f"{_FINDINGS}#jax-silu-grad-overflow"),
     KnownIssue("jax-gelu-grad-overflow", "gelu", "vjp", gelu_grad_overflows,
                "the VJP of jax.nn.gelu is NaN at +-inf, and wherever g * x / sqrt(pi) overflows (it multiplies "
                "that by exp(-x**2 / 2) = 0); spec: g for x -> +inf, 0 for x -> -inf",

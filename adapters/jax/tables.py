@@ -5,8 +5,9 @@ JAX follows. Data only: the drivers (backend.py, model.py) read them.
 - losses: ``optax.losses.squared_error`` (mean squared error; ``optax.losses.l2_loss`` is half of it),
   ``optax.losses.sigmoid_binary_cross_entropy``, ``optax.losses.softmax_cross_entropy`` (probabilities, and
   labels with label smoothing: ``jax.nn.one_hot`` then ``optax.losses.smooth_labels``) and
-  ``optax.losses.softmax_cross_entropy_with_integer_labels``, ``optax.losses.huber_loss``; optax returns
-  per-example losses, reduced here with ``jnp.mean`` / ``jnp.sum``, as every optax user does;
+  ``optax.losses.softmax_cross_entropy_with_integer_labels`` (with their options: class_losses.py),
+  ``optax.losses.huber_loss``; optax returns per-example losses, reduced here with ``jnp.mean`` / ``jnp.sum``,
+  as every optax user does;
 - ``binary_cross_entropy`` on probabilities is not declared: neither jax nor optax has one; nor is ``smooth_l1``.
 """
 
@@ -17,6 +18,11 @@ from types import MappingProxyType
 import jax
 import jax.numpy as jnp
 import optax
+
+from nnspec.adapters.jax.binary_losses import CONVENTIONS as KL_CONVENTIONS
+from nnspec.adapters.jax.binary_losses import LOSSES as KL_LOSSES
+from nnspec.adapters.jax.class_losses import CONVENTIONS as CLASS_LOSS_CONVENTIONS
+from nnspec.adapters.jax.class_losses import LOSSES as CLASS_LOSSES
 
 __all__ = ["DTYPES", "ACTIVATIONS", "LOSSES", "OPS", "CONVENTIONS"]
 
@@ -46,25 +52,14 @@ def _reduce(losses, params):
     return jnp.mean(losses) if reduction == "mean" else jnp.sum(losses)
 
 
-def _cross_entropy(logits, target, params):
-    smoothing = params.get("label_smoothing", 0.0)
-    if jnp.issubdtype(target.dtype, jnp.integer) and smoothing == 0:
-        return _reduce(optax.losses.softmax_cross_entropy_with_integer_labels(logits, target), params)
-    if jnp.issubdtype(target.dtype, jnp.integer):
-        target = jax.nn.one_hot(target, logits.shape[-1], dtype=logits.dtype)
-    if smoothing != 0:
-        target = optax.losses.smooth_labels(target, smoothing)
-    return _reduce(optax.losses.softmax_cross_entropy(logits, target), params)
-
-
 #: loss -> callable(tensors, params), the prediction named as in the catalogue
 LOSSES = MappingProxyType({
     "mean_squared_error": lambda t, p: _reduce(optax.losses.squared_error(t["prediction"], t["target"]), p),
     "binary_cross_entropy_with_logits": lambda t, p: _reduce(
         optax.losses.sigmoid_binary_cross_entropy(t["logits"], t["target"]), p),
-    "softmax_cross_entropy": lambda t, p: _cross_entropy(t["logits"], t["target"], p),
-    "softmax_cross_entropy_probs": lambda t, p: _cross_entropy(t["logits"], t["target"], p),
+    **CLASS_LOSSES,  # softmax cross-entropy with its options (class_losses.py)
     "huber": lambda t, p: _reduce(optax.losses.huber_loss(t["prediction"], t["target"], delta=p.get("delta", 1.0)), p),
+    **KL_LOSSES,  # KL divergence (binary_losses.py)
 })
 
 
@@ -85,4 +80,5 @@ OPS = MappingProxyType({
 #: jax.nn.relu and leaky_relu differentiate through a select on x > 0: at x = NaN the VJP takes the negative
 #: branch, 0 and the slope (docs/spec/conventions.md#nan-propagation).
 CONVENTIONS = MappingProxyType({"relu": MappingProxyType({"nan_derivative": "negative"}),
-                                "leaky_relu": MappingProxyType({"nan_derivative": "negative"})})
+                                "leaky_relu": MappingProxyType({"nan_derivative": "negative"}),
+                                **CLASS_LOSS_CONVENTIONS, **KL_CONVENTIONS})

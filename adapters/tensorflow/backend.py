@@ -1,7 +1,8 @@
 """TensorFlow / Keras 3 backend: keras.activations, keras.losses, keras.layers.Dense, tf.GradientTape; CPU.
 
-Keras keeps dense kernels as (in, out), nnspec's layout, so there is no weight transposition; the one layout
-translation, a trailing axis for the elementwise losses, is in tables.py. The network is model.py's; dropout,
+Keras keeps dense kernels as (in, out), nnspec's layout, so there is no weight transposition; the losses get
+their inputs in their real shapes (Keras's per-sample mean over the last axis is the declared convention
+``last_axis``, tables.py). The network is model.py's; dropout,
 early stopping and the training step are in training.py.
 
 Every call runs with ``keras.backend.floatx()`` and the layer / loss / optimizer dtype set to the dtype under
@@ -19,10 +20,13 @@ from types import MappingProxyType
 import numpy as np
 
 from nnspec.adapters.base import Backend, Capabilities, NetworkResult, UnsupportedError
-from nnspec.adapters.tensorflow import model
+from nnspec.adapters.tensorflow import binary_losses, class_losses, model, normalization
+from nnspec.adapters.tensorflow.clipping import KerasClippingMixin
+from nnspec.adapters.tensorflow.initializers import KerasInitializersMixin
 from nnspec.adapters.tensorflow.known_issues import KNOWN_ISSUES
 from nnspec.adapters.tensorflow.optimizers import KerasOptimizersMixin
 from nnspec.adapters.tensorflow.runtime import as_numpy, floatx, keras, tf
+from nnspec.adapters.tensorflow.schedules import KerasSchedulesMixin
 from nnspec.adapters.tensorflow.tables import ACTIVATIONS, CONVENTIONS, LOSSES
 from nnspec.adapters.tensorflow.training import KerasTrainingMixin
 from nnspec.reference import catalogue
@@ -30,7 +34,8 @@ from nnspec.reference import catalogue
 __all__ = ["TensorFlowBackend"]
 
 
-class TensorFlowBackend(KerasOptimizersMixin, KerasTrainingMixin, Backend):
+class TensorFlowBackend(KerasOptimizersMixin, KerasTrainingMixin, KerasClippingMixin, KerasSchedulesMixin,
+                        normalization.KerasNormalizationMixin, KerasInitializersMixin, Backend):
     """TensorFlow 2 with Keras 3 on the CPU. Option ``threads=N``: TF's intra-op threads (default 1)."""
 
     name = "tensorflow"
@@ -48,11 +53,14 @@ class TensorFlowBackend(KerasOptimizersMixin, KerasTrainingMixin, Backend):
     def capabilities(self) -> Capabilities:
         # float16 and bfloat16 run (the tensors accept them) but are not declared yet: at the quick profile they
         # show four disagreements still to classify (docs/findings.md#tf-half-precision-open).
-        primitives = frozenset(LOSSES) | frozenset(ACTIVATIONS) | {"dense"}
+        primitives = frozenset(LOSSES) | frozenset(ACTIVATIONS) | {"dense"} | normalization.PRIMITIVES
         return Capabilities(primitives=primitives, dtypes=("float64", "float32"), devices=("cpu",),
-                            conventions=CONVENTIONS,
-                            features=frozenset({"network"}) | self.TRAINING_FEATURES,
-                            optimizers=MappingProxyType(dict(self.OPTIMIZER_CONVENTIONS)))
+                            conventions={**CONVENTIONS, **self.CLIPPING_CONVENTIONS, **self.SCHEDULE_CONVENTIONS,
+                                         **self.NORMALIZATION_CONVENTIONS, **self.INIT_CONVENTIONS},
+                            features=frozenset({"network"}) | self.TRAINING_FEATURES | self.CLIPPING_FEATURES
+                            | self.SCHEDULE_FEATURES | self.NORMALIZATION_FEATURES | self.INIT_FEATURES,
+                            optimizers=MappingProxyType(dict(self.OPTIMIZER_CONVENTIONS)),
+                            options={**class_losses.OPTIONS, **binary_losses.OPTIONS})
 
     def environment(self) -> dict[str, object]:
         return {
@@ -73,6 +81,8 @@ class TensorFlowBackend(KerasOptimizersMixin, KerasTrainingMixin, Backend):
             layer = model.dense_layer(weight.numpy(), None if bias is None else bias.numpy(), dtype)
             sources = {"x": tensors["x"], "weight": layer.kernel, "bias": layer.bias}
             return layer(tensors["x"]), sources
+        if primitive in normalization.PRIMITIVES:
+            return normalization.run(primitive, tensors, params, dtype)
         if primitive in LOSSES:
             (target, prediction), loss = LOSSES[primitive]
             return loss(tensors[target], tensors[prediction], params, dtype), tensors

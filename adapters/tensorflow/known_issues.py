@@ -26,8 +26,15 @@ __all__ = ["KNOWN_ISSUES"]
 
 
 def _bce_logits_infinite(arrays, params, dtype):
+    """Per sample: Keras averages each sample over the last axis (docs/spec/losses.md#last-axis)."""
     x, y = arrays["logits"], arrays["target"]
-    return per_output(np.isinf(x) & ((x > 0) | (y == 0)), params)
+    return per_output(np.any(np.isinf(x) & ((x > 0) | (y == 0)), axis=-1), params)
+
+
+def _weighted_bce_zero_logit(arrays, params, dtype):
+    """pos_weight given (tf.nn.weighted_cross_entropy_with_logits) and the logit exactly 0: every gradient element
+    there (docs/findings.md#tf-weighted-cross-entropy-grad-at-zero)."""
+    return (params.get("pos_weight") is not None) & (np.asarray(arrays["logits"]) == 0)
 
 
 def _tanh_float32_inaccurate(arrays, params, dtype):
@@ -70,6 +77,11 @@ KNOWN_ISSUES = (
                "tf.nn.sigmoid_cross_entropy_with_logits is NaN at logits +inf (any target: inf - inf or inf * 0) "
                "and at -inf with target 0 (-inf * 0); spec: 0 where the target agrees, +inf otherwise",
                f"{_FINDINGS}#tf-sigmoid-cross-entropy-infinite-logits"),
+    KnownIssue("tf-weighted-cross-entropy-grad-at-zero", "binary_cross_entropy_with_logits", "vjp",
+               _weighted_bce_zero_logit,
+               "the gradient of tf.nn.weighted_cross_entropy_with_logits at logit 0 is 1 - z (autodiff of max(-x, 0) "
+               "and |x| with slope 0 at their kink); spec: ((1 - z) - q z) / 2",
+               f"{_FINDINGS}#tf-weighted-cross-entropy-grad-at-zero"),
     *mean_overflow_issues("keras-mean-overflow",
                           "the 'sum_over_batch_size' reduction sums the losses in the input dtype and then divides: "
                           "the mean overflows to inf when the sum exceeds the dtype's range although the mean is "

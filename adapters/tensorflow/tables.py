@@ -1,11 +1,11 @@
 """TensorFlow / Keras tables: each primitive as a Keras activation or loss, and the named spec variants Keras
 follows. Data only: the drivers (backend.py, training.py) read them.
 
-The one layout translation is in the elementwise losses (MSE, BCE, Huber): Keras first averages each loss over the LAST
-axis and then applies its reduction to what remains (docs/spec/losses.md#reductions), so they get their inputs
-with a trailing axis of length 1 (``x[..., None]``): the mean over that axis is the element itself, and the
-Keras reductions ``None``, ``"sum"`` and ``"sum_over_batch_size"`` then are nnspec's ``"none"``, ``"sum"`` and
-``"mean"`` exactly. Cross-entropy already works per example, as nnspec's does.
+The elementwise losses (MSE, BCE, Huber) get their inputs in their real shapes: Keras first averages each loss
+over the LAST axis and then applies its reduction to what remains, which is the declared convention
+``last_axis="mean"`` (docs/spec/losses.md#last-axis): Keras's ``"sum"`` and ``None`` then differ from PyTorch's
+for inputs of shape (N, d, ...), and the suite checks exactly that. Cross-entropy already works per example, as
+nnspec's does (class_losses.py); the binary-loss options and KL divergence are in binary_losses.py.
 """
 
 from __future__ import annotations
@@ -14,7 +14,10 @@ import warnings
 from collections.abc import Mapping
 from types import MappingProxyType
 
-from nnspec.adapters.tensorflow.runtime import keras, tf
+from nnspec.adapters.tensorflow import binary_losses
+from nnspec.adapters.tensorflow.class_losses import CONVENTIONS as CLASS_LOSS_CONVENTIONS
+from nnspec.adapters.tensorflow.class_losses import LOSSES as CLASS_LOSSES
+from nnspec.adapters.tensorflow.runtime import keras
 
 __all__ = ["ACTIVATIONS", "LOSSES", "CONVENTIONS"]
 
@@ -27,42 +30,25 @@ def _reduction(params: Mapping[str, object]) -> str | None:
 
 
 def _elementwise_loss(cls, **fixed):
-    """An elementwise Keras loss on inputs with a trailing axis of length 1 (see the module docstring)."""
+    """An elementwise Keras loss, on the inputs as they are (see the module docstring)."""
     def call(target, prediction, params, dtype):
         loss = cls(reduction=_reduction(params), dtype=dtype, **fixed)
-        return loss(tf.expand_dims(target, -1), tf.expand_dims(prediction, -1))
+        return loss(target, prediction)
     return call
 
 
 def _huber(target, prediction, params, dtype):
-    """keras.losses.Huber with the drawn delta, on inputs with a trailing axis of length 1 like MSE."""
+    """keras.losses.Huber with the drawn delta, on the inputs as they are like MSE."""
     return _elementwise_loss(keras.losses.Huber, delta=params.get("delta", 1.0))(target, prediction, params, dtype)
-
-
-def _labels_loss(target, logits, params, dtype):
-    """Integer labels: SparseCategoricalCrossentropy, which has no label smoothing; with smoothing, the labels
-    become one-hot rows (keras.ops.one_hot) for CategoricalCrossentropy, as a Keras user writes it."""
-    smoothing = params.get("label_smoothing", 0.0)
-    if smoothing == 0:
-        loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True, reduction=_reduction(params), dtype=dtype)
-        return loss(target, logits)
-    return _probabilities_loss(keras.ops.one_hot(target, logits.shape[-1], dtype=dtype), logits, params, dtype)
-
-
-def _probabilities_loss(target, logits, params, dtype):
-    loss = keras.losses.CategoricalCrossentropy(from_logits=True, label_smoothing=params.get("label_smoothing", 0.0),
-                                                reduction=_reduction(params), dtype=dtype)
-    return _quiet(loss, target, logits)
 
 
 #: loss name -> (argument names: target, prediction) and a callable(target, prediction, params, dtype)
 LOSSES = MappingProxyType({
     "mean_squared_error": (("target", "prediction"), _elementwise_loss(keras.losses.MeanSquaredError)),
-    "binary_cross_entropy": (("target", "probability"), _elementwise_loss(keras.losses.BinaryCrossentropy)),
-    "binary_cross_entropy_with_logits": (("target", "logits"),
-                                         _elementwise_loss(keras.losses.BinaryCrossentropy, from_logits=True)),
-    "softmax_cross_entropy": (("target", "logits"), _labels_loss),
-    "softmax_cross_entropy_probs": (("target", "logits"), _probabilities_loss),
+    "binary_cross_entropy": (("target", "probability"), binary_losses.binary_loss(from_logits=False)),
+    "binary_cross_entropy_with_logits": (("target", "logits"), binary_losses.binary_loss(from_logits=True)),
+    "kl_divergence_probs": (("target", "prediction"), binary_losses.kl_divergence),
+    **CLASS_LOSSES,  # softmax cross-entropy with its options (class_losses.py)
     "huber": (("target", "prediction"), _huber),
 })
 
@@ -99,7 +85,11 @@ ACTIVATIONS = MappingProxyType({
 #: (docs/spec/activations.md#leaky-relu-float32-slope).
 _GELU = MappingProxyType({"float32_constants": True})
 CONVENTIONS = MappingProxyType({
-    "binary_cross_entropy": MappingProxyType({"clip_probability": float(keras.backend.epsilon())}),
+    "binary_cross_entropy": MappingProxyType({"clip_probability": float(keras.backend.epsilon()), "last_axis": "mean"}),
+    # each sample is first averaged over the last axis (keras/src/losses/losses.py; docs/spec/losses.md#last-axis)
+    **{name: MappingProxyType({"last_axis": "mean"})
+       for name in ("mean_squared_error", "binary_cross_entropy_with_logits", "huber")},
+    **binary_losses.CONVENTIONS,
     "gelu": _GELU,
     "gelu_tanh": _GELU,
     "leaky_relu": MappingProxyType({"float32_slope": True, "nan_derivative": "negative"}),
@@ -109,4 +99,6 @@ CONVENTIONS = MappingProxyType({
     # EarlyStopping.on_epoch_end returns before its stop check on an improving epoch
     # (docs/spec/early-stopping.md#improvement-postpones)
     "early_stopping": MappingProxyType({"improvement_postpones": True}),
+    # class weights as sample weights, "mean" over the kept examples (class_losses.py)
+    **CLASS_LOSS_CONVENTIONS,
 })

@@ -19,8 +19,14 @@ except ImportError as error:  # pragma: no cover - exercised only without torch
 
 from nnspec.adapters.base import Backend, Capabilities, NetworkResult, UnsupportedError
 from nnspec.adapters.torch import model
+from nnspec.adapters.torch.binary_losses import OPTIONS as BINARY_LOSS_OPTIONS
+from nnspec.adapters.torch.class_losses import OPTIONS as CLASS_LOSS_OPTIONS
+from nnspec.adapters.torch.clipping import TorchClippingMixin
+from nnspec.adapters.torch.initializers import TorchInitializersMixin
 from nnspec.adapters.torch.known_issues import KNOWN_ISSUES
 from nnspec.adapters.torch.optimizers import TorchOptimizersMixin
+from nnspec.adapters.torch.running_stats import TorchNormalizationMixin
+from nnspec.adapters.torch.schedules import TorchSchedulesMixin
 from nnspec.adapters.torch.tables import CONVENTIONS, DTYPES, LOSSES, OPS
 from nnspec.adapters.torch.training import TorchTrainingMixin
 from nnspec.reference import catalogue
@@ -31,7 +37,8 @@ __all__ = ["TorchBackend"]
 _MAX_THREADS = 256
 
 
-class TorchBackend(TorchOptimizersMixin, TorchTrainingMixin, Backend):
+class TorchBackend(TorchOptimizersMixin, TorchTrainingMixin, TorchClippingMixin, TorchSchedulesMixin,
+                   TorchInitializersMixin, TorchNormalizationMixin, Backend):
     """PyTorch through its public API. Options: ``tf32=1`` allows TF32 matmuls on CUDA (to see the suite
     reject them); ``threads=N`` sets intra-op threads (default 1: the suite runs many tiny ops)."""
 
@@ -58,9 +65,13 @@ class TorchBackend(TorchOptimizersMixin, TorchTrainingMixin, Backend):
     def capabilities(self) -> Capabilities:
         dtypes = ("float64", "float32", "float16", "bfloat16") if self.device != "mps" else ("float32",)
         return Capabilities(primitives=frozenset(self.ops), dtypes=dtypes, devices=(self.device,),
-                            conventions={**CONVENTIONS, **self.TRAINING_CONVENTIONS},
-                            features=frozenset({"network"}) | self.TRAINING_FEATURES,
-                            optimizers=MappingProxyType(dict(self.OPTIMIZER_CONVENTIONS)))
+                            conventions={**CONVENTIONS, **self.TRAINING_CONVENTIONS, **self.CLIPPING_CONVENTIONS,
+                                         **self.SCHEDULE_CONVENTIONS, **self.INIT_CONVENTIONS,
+                                         **self.NORMALIZATION_CONVENTIONS},
+                            features=frozenset({"network"}) | self.TRAINING_FEATURES | self.CLIPPING_FEATURES
+                            | self.SCHEDULE_FEATURES | self.INIT_FEATURES | self.NORMALIZATION_FEATURES,
+                            optimizers=MappingProxyType(dict(self.OPTIMIZER_CONVENTIONS)),
+                            options={**CLASS_LOSS_OPTIONS, **BINARY_LOSS_OPTIONS})
 
     def environment(self) -> dict[str, object]:
         cuda = self._device.type == "cuda"

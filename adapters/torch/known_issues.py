@@ -95,8 +95,13 @@ def _smoothing_sum_overflows(arrays, params, dtype):
         return np.asarray(False)
     from nnspec.reference.activations import log_softmax
 
+    logits = np.asarray(arrays["logits"], dtype=np.float64)  # (N, C, d1, ...): classes on axis 1
+    weight = np.ones(logits.shape[1]) if params.get("weight") is None else np.asarray(params["weight"])
+    weight = weight.reshape((-1,) + (1,) * (logits.ndim - 2))
     with np.errstate(all="ignore"):
-        rows = np.sum(-log_softmax.forward(np.asarray(arrays["logits"], dtype=np.float64), axis=-1), axis=-1)
+        rows = np.sum(-weight * log_softmax.forward(logits, axis=1), axis=1)  # torch's sum of w_c (-log p_c)
+    if params.get("ignore_index") is not None:
+        rows = np.where(np.asarray(arrays["target"]) == params["ignore_index"], 0.0, rows)  # masked by torch
     if params.get("reduction", "mean") == "none":
         return rows > dtypes.get(dtype).max
     return np.asarray(np.sum(rows) > dtypes.get(dtype).max)  # a reduced loss sums the rows' terms first
@@ -110,7 +115,7 @@ def _bce_logits_infinite(arrays, params, dtype):
 
 #: Losses whose float16 mean torch accumulates in float16 on CPU (nll_loss, the probabilities form of
 #: cross_entropy): their float16 sum overflows at 65504. MSE and both BCEs accumulate in float32 there.
-_HALF_ACCUMULATING = ("softmax_cross_entropy", "softmax_cross_entropy_probs")
+_HALF_ACCUMULATING = ("softmax_cross_entropy", "softmax_cross_entropy_probs", "nll_loss")
 
 
 def _mean_overflows(loss: str):

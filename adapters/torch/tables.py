@@ -11,6 +11,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from nnspec.adapters.torch.binary_losses import OPS as BINARY_LOSS_OPS
+from nnspec.adapters.torch.class_losses import OPS as CLASS_LOSS_OPS
+from nnspec.adapters.torch.normalization import OPS as NORMALIZATION_OPS
+
 __all__ = ["DTYPES", "OPS", "ACTIVATIONS", "LOSSES", "CONVENTIONS", "TRAINING_CONVENTIONS"]
 
 #: nnspec dtype name -> torch dtype
@@ -35,16 +39,15 @@ OPS = MappingProxyType({
         t["probability"], t["target"], reduction=p.get("reduction", "mean")),
     "binary_cross_entropy_with_logits": lambda t, p: F.binary_cross_entropy_with_logits(
         t["logits"], t["target"], reduction=p.get("reduction", "mean")),
-    "softmax_cross_entropy": lambda t, p: F.cross_entropy(
-        t["logits"], t["target"], reduction=p.get("reduction", "mean"), label_smoothing=p.get("label_smoothing", 0.0)),
-    "softmax_cross_entropy_probs": lambda t, p: F.cross_entropy(
-        t["logits"], t["target"], reduction=p.get("reduction", "mean"), label_smoothing=p.get("label_smoothing", 0.0)),
+    **CLASS_LOSS_OPS,  # softmax cross-entropy and NLL with their options (class_losses.py)
     # smooth_l1's beta is the catalogue's delta (docs/spec/losses.md#smooth-l1); torch takes beta = 0 as l1_loss
     "huber": lambda t, p: F.huber_loss(t["prediction"], t["target"], reduction=p.get("reduction", "mean"),
                                        delta=p.get("delta", 1.0)),
     "smooth_l1": lambda t, p: F.smooth_l1_loss(t["prediction"], t["target"], reduction=p.get("reduction", "mean"),
                                                beta=p.get("delta", 1.0)),
     "dense": lambda t, p: F.linear(t["x"], t["weight"], t.get("bias")),
+    **NORMALIZATION_OPS,
+    **BINARY_LOSS_OPS,  # BCE with logits with pos_weight, and KL divergence (binary_losses.py)
 })
 
 #: activation -> callable(params) returning the nn.Module a network layer applies after its nn.Linear

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from nnspec.conformance.errormodel import LIBM_ULPS
+from nnspec.conformance.errormodel import LIBM_ULPS, flushed_products
 from nnspec.reference import dtypes
 from nnspec.reference.activations import sigmoid, silu
 
@@ -32,7 +32,8 @@ def backward_bound(arrays: Mapping[str, np.ndarray], grad: np.ndarray, params: M
     s, ds = sigmoid.forward(x), sigmoid.backward(x, np.ones_like(x))
     with np.errstate(invalid="ignore"):  # inf * 0 at x = +-inf: a NaN bound, read as "exact" by the comparison
         terms = (LIBM_ULPS + 8) * (s + np.abs(x) * ds) + (LIBM_ULPS + 2) * np.abs(x) * s
-    return {"x": u * np.abs(grad) * terms}
+    flushed = flushed_products(4, np.maximum(1.0, np.abs(x)), fmt)  # g s (1 - s) flushed, then times x
+    return {"x": u * np.abs(grad) * terms + flushed}
 
 
 def second_derivative(z: np.ndarray, params: Mapping[str, object]) -> np.ndarray:

@@ -16,23 +16,28 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from nnspec.conformance.errormodel import LIBM_ULPS, UNDERFLOW_FLOOR, grad_scale, nan_safe_product, reduce_loss
+from nnspec.conformance.errormodel import LIBM_ULPS, UNDERFLOW_FLOOR, nan_safe_product
+from nnspec.conformance.losses import _reductions
 from nnspec.reference import dtypes
 from nnspec.reference.losses import binary_cross_entropy
 
 
 def _unclipped_forward_bound(arrays: Mapping[str, np.ndarray], params: Mapping[str, object],
                              fmt: dtypes.Format) -> np.ndarray:
-    """Each log: its own error and the absolute error its rounded argument (1 - p) brings; two products, a sum."""
+    """Each log: its own error and the absolute error its rounded argument (1 - p) brings; two products, a sum.
+    A smoothed target (``label_smoothing``) is rounded in the dtype: its error moves the loss by
+    |log p - log(1 - p)| per unit."""
     u = fmt.unit_roundoff
-    prob, y = arrays["probability"], arrays["target"]
+    prob = arrays["probability"]
+    y, target_error = _reductions.smoothed(arrays["target"], params, u)
     values = binary_cross_entropy.forward(prob, y, reduction="none", log_floor=params.get("log_floor"))
     with np.errstate(divide="ignore"):
         log_p, log_q = np.abs(np.log(prob)), np.abs(np.log1p(-prob))
     element = u * (nan_safe_product(y, (LIBM_ULPS + 2) * log_p + 1)
                    + nan_safe_product(1 - y, (LIBM_ULPS + 2) * log_q + 2))
     element = element + u * np.where(np.isfinite(values), np.abs(values), 0.0)
-    return reduce_loss(values, element, params.get("reduction", "mean"), np.asarray(arrays["probability"]).size, u)
+    element = element + nan_safe_product(target_error, log_p + log_q)
+    return _reductions.reduce_loss(values, element, params, u)
 
 
 def forward_bound(arrays: Mapping[str, np.ndarray], params: Mapping[str, object], fmt: dtypes.Format) -> np.ndarray:
@@ -44,14 +49,17 @@ def forward_bound(arrays: Mapping[str, np.ndarray], params: Mapping[str, object]
     prob, y = arrays["probability"], arrays["target"]
     clipped = np.clip(prob, c, 1 - c)
     rest = {k: v for k, v in params.items() if k != "clip_probability"}
-    element = _unclipped_forward_bound({"probability": clipped, "target": y}, {**rest, "reduction": "none"}, fmt)
+    element = _unclipped_forward_bound({"probability": clipped, "target": y},
+                                       {**rest, "reduction": "none", "last_axis": None}, fmt)
     if fmt.name in dtypes.FORMATS:  # (a bound in units of u, for the network budgets, has no dtype to round to)
         bounds = dtypes.round_to(clipped, fmt.name)
-        moved = binary_cross_entropy.forward(bounds, y, "none") - binary_cross_entropy.forward(clipped, y, "none")
+        smooth = {"label_smoothing": params.get("label_smoothing", 0.0)}
+        moved = (binary_cross_entropy.forward(bounds, y, "none", **smooth)
+                 - binary_cross_entropy.forward(clipped, y, "none", **smooth))
         element = element + np.where(clipped != prob, np.abs(moved), 0.0)
-    values = binary_cross_entropy.forward(prob, y, reduction="none", clip_probability=c)
-    return reduce_loss(values, element, params.get("reduction", "mean"), np.asarray(arrays["probability"]).size,
-                       fmt.unit_roundoff)
+    values = binary_cross_entropy.forward(prob, y, reduction="none", clip_probability=c,
+                                          label_smoothing=params.get("label_smoothing", 0.0))
+    return _reductions.reduce_loss(values, element, params, fmt.unit_roundoff)
 
 
 def backward_bound(arrays: Mapping[str, np.ndarray], grad: np.ndarray, params: Mapping[str, object],
@@ -65,8 +73,9 @@ def backward_bound(arrays: Mapping[str, np.ndarray], grad: np.ndarray, params: M
     flush-to-zero) before the division by a denominator as small as the floor magnifies it.
     """
     u = fmt.unit_roundoff
-    prob, y = arrays["probability"], arrays["target"]
-    scale = grad_scale(grad, params.get("reduction", "mean"), prob.size)
+    prob = arrays["probability"]
+    y, target_error = _reductions.smoothed(arrays["target"], params, u)
+    scale = _reductions.grad_scale(grad, params, prob.shape)
     denominator = prob * (1 - prob)
     floor = params.get("denominator_floor")
     if floor is not None:
@@ -76,5 +85,8 @@ def backward_bound(arrays: Mapping[str, np.ndarray], grad: np.ndarray, params: M
         terms = nan_safe_product(y, 1 / prob) + nan_safe_product(1 - y, 1 / (1 - prob))
     terms = np.abs(scale) * np.where(np.isfinite(terms), terms, 0.0)
     underflow = 2 * UNDERFLOW_FLOOR * fmt.tiny / denominator
-    return {"probability": 6 * u * np.where(np.isfinite(gradient), np.abs(gradient), 0.0) + 3 * u * terms
-            + np.where(np.isfinite(underflow), underflow, 0.0)}
+    with np.errstate(divide="ignore", invalid="ignore"):
+        moved = np.abs(scale) * target_error / denominator  # d gradient / d target = -1 / (p (1 - p))
+    ops = 6 + _reductions.extra_roundings(params)
+    return {"probability": ops * u * np.where(np.isfinite(gradient), np.abs(gradient), 0.0) + 3 * u * terms
+            + np.where(np.isfinite(underflow), underflow, 0.0) + np.where(np.isfinite(moved), moved, 0.0)}

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 import numpy as np
 from hypothesis import strategies as st
 
-from nnspec.conformance.errormodel import grad_scale, reduce_loss
+from nnspec.conformance.losses import _reductions
 from nnspec.reference import dtypes
 from nnspec.reference.losses import huber
 
@@ -44,8 +44,7 @@ def forward_bound(arrays: Mapping[str, np.ndarray], params: Mapping[str, object]
     """ops u |loss| per element (ops = 6 for Huber, 7 for smooth-L1), then the reduction."""
     u, keywords = fmt.unit_roundoff, _keywords(params)
     values = huber.forward(arrays["prediction"], arrays["target"], reduction="none", **keywords)
-    return reduce_loss(values, _FORWARD_OPS[keywords["variant"]] * u * values, params.get("reduction", "mean"),
-                       np.asarray(arrays["prediction"]).size, u)
+    return _reductions.reduce_loss(values, _FORWARD_OPS[keywords["variant"]] * u * values, params, u)
 
 
 def backward_bound(arrays: Mapping[str, np.ndarray], grad: np.ndarray, params: Mapping[str, object],
@@ -55,8 +54,9 @@ def backward_bound(arrays: Mapping[str, np.ndarray], grad: np.ndarray, params: M
     u, keywords = fmt.unit_roundoff, _keywords(params)
     pred, target = arrays["prediction"], arrays["target"]
     slope = huber.backward(pred, target, 1.0, reduction="sum", **keywords)
-    scale = grad_scale(grad, params.get("reduction", "mean"), pred.size)
-    return {"prediction": _BACKWARD_OPS[keywords["variant"]] * u * np.abs(slope * scale)}
+    scale = _reductions.grad_scale(grad, params, pred.shape)
+    ops = _BACKWARD_OPS[keywords["variant"]] + _reductions.extra_roundings(params)
+    return {"prediction": ops * u * np.abs(slope * scale)}
 
 
 def hessian_times(output: np.ndarray, target: np.ndarray, error: np.ndarray, reduction: str) -> np.ndarray:

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from nnspec.conformance.errormodel import grad_scale, reduce_loss
+from nnspec.conformance.losses import _reductions
 from nnspec.reference import dtypes
 from nnspec.reference.losses import mean_squared_error
 
@@ -18,17 +18,17 @@ def forward_bound(arrays: Mapping[str, np.ndarray], params: Mapping[str, object]
     """(p - t)^2: the subtraction and the square, 3u of each term; then the reduction."""
     u = fmt.unit_roundoff
     values = mean_squared_error.forward(arrays["prediction"], arrays["target"], reduction="none")
-    return reduce_loss(values, 3 * u * values, params.get("reduction", "mean"), np.asarray(arrays["prediction"]).size,
-                       u)
+    return _reductions.reduce_loss(values, 3 * u * values, params, u)
 
 
 def backward_bound(arrays: Mapping[str, np.ndarray], grad: np.ndarray, params: Mapping[str, object],
                    fmt: dtypes.Format) -> dict[str, np.ndarray]:
-    """2 (p - t) g / n: the subtraction, *2, *g, /n."""
+    """2 (p - t) g / n: the subtraction, *2, *g, /n (and / d for a last-axis mean)."""
     u = fmt.unit_roundoff
     pred, target = arrays["prediction"], arrays["target"]
-    scale = grad_scale(grad, params.get("reduction", "mean"), pred.size)
-    return {"prediction": 4 * u * np.abs(2 * (pred - target) * scale)}
+    scale = _reductions.grad_scale(grad, params, pred.shape)
+    ops = 4 + _reductions.extra_roundings(params)
+    return {"prediction": ops * u * np.abs(2 * (pred - target) * scale)}
 
 
 def hessian_times(output: np.ndarray, target: np.ndarray, error: np.ndarray, reduction: str) -> np.ndarray:

@@ -34,6 +34,8 @@ import numpy as np
 import sympy as sp
 from sympy.codegen.cfunctions import log1p
 
+from nnspec.conformance.oracles import class_losses, loss_options
+
 __all__ = ["DPS", "NAMES", "loss_gradients", "loss_values"]
 
 DPS = 50
@@ -45,7 +47,11 @@ NAMES = (
     "softmax_cross_entropy_probs",
     "huber",
     "smooth_l1",
+    "kl_divergence",  # with the binary losses' options and the last-axis reductions: loss_options.py
+    "nll_loss",  # and the cross-entropy's class weights, ignore_index, (N, C, d1, ...): class_losses.py
 )
+#: options of a class-indexed loss that only class_losses.py evaluates
+_CLASS_OPTIONS = {"weight", "ignore_index", "mean_divisor", "smoothing_weight"}
 _PARAMS = {
     "binary_cross_entropy": {"log_floor", "denominator_floor"},
     "softmax_cross_entropy": {"label_smoothing"},
@@ -164,14 +170,6 @@ def _elementwise(name: str, x: float, y: float, params: dict, want: str) -> mpma
     return total
 
 
-@functools.cache
-def _cross_entropy_gradient(classes: int):
-    z = sp.symbols(f"z0:{classes}", real=True)
-    q = sp.symbols(f"q0:{classes}", real=True)
-    loss = -sum(q[c] * (z[c] - sp.log(sum(sp.exp(zk) for zk in z))) for c in range(classes))
-    return sp.lambdify(z + q, [sp.diff(loss, zj) for zj in z], "mpmath", cse=True)
-
-
 def _distribution(row_target, classes: int, smoothing: float) -> list[mpmath.mpf]:
     """q = (1 - eps) * onehot(label) + eps / C, or (1 - eps) * probabilities + eps / C, exactly."""
     eps = mpmath.mpf(smoothing)
@@ -191,7 +189,7 @@ def _cross_entropy_row(x_row, q: list, want: str):
         return mpmath.inf if any(qc != 0 for qc in q) else mpmath.mpf(0)
     z = [mpmath.mpf(0) if v == top else mpmath.mpf(float(v)) - mpmath.mpf(top) for v in x_row]
     if want == "derivative":
-        return _cross_entropy_gradient(classes)(*z, *q)
+        return class_losses.cross_entropy_gradient(classes)(*z, *q)
     first_max = [float(v) for v in x_row].index(top)
     lse = mpmath.log1p(mpmath.fsum(mpmath.exp(zk) for k, zk in enumerate(z) if k != first_max))
     return mpmath.fsum(qc * (lse - zc) for qc, zc in zip(q, z) if qc != 0)
@@ -221,6 +219,12 @@ def _check(name: str, reduction: str, params: dict) -> None:
         raise ValueError(f"losses.{name}: unknown parameters {sorted(unknown)}")
 
 
+def _class_loss(name: str, x, params) -> bool:
+    """NLL, and the labels' cross-entropy with class weights, ignore_index or inputs (N, C, d1, ...)."""
+    return name == "nll_loss" or (name == "softmax_cross_entropy" and (bool(_CLASS_OPTIONS & set(params))
+                                                                      or np.ndim(x) > 2))
+
+
 def loss_values(
     name: str, x: np.ndarray, target: np.ndarray, reduction: str = "mean", **params
 ) -> np.ndarray:
@@ -229,6 +233,10 @@ def loss_values(
     ``x`` is the prediction, probability or logits; ``params`` are the loss's keyword options
     (log_floor; label_smoothing; denominator_floor is accepted and only used by ``loss_gradients``).
     """
+    if name == "kl_divergence":
+        return loss_options.values(name, x, target, reduction, **params)
+    if _class_loss(name, x, params):
+        return class_losses.values(name, x, target, reduction, **params)
     _check(name, reduction, params)
     x = np.asarray(x)
     with mpmath.workdps(DPS):
@@ -247,6 +255,10 @@ def loss_gradients(
     name: str, x: np.ndarray, target: np.ndarray, grad_output=1.0, reduction: str = "mean", **params
 ) -> np.ndarray:
     """The exact vector-Jacobian product with respect to ``x``, rounded once to float64, of ``x``'s shape."""
+    if name == "kl_divergence":
+        return loss_options.gradients(name, x, target, grad_output, reduction, **params)
+    if _class_loss(name, x, params):
+        return class_losses.gradients(name, x, target, grad_output, reduction, **params)
     _check(name, reduction, params)
     x = np.asarray(x)
     with mpmath.workdps(DPS):

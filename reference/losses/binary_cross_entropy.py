@@ -32,19 +32,21 @@ def _weighted(weight: np.ndarray, value: np.ndarray) -> np.ndarray:
 
 def forward(
     probability: np.ndarray, target: np.ndarray, reduction: str = "mean", log_floor: float | None = None,
-    clip_probability: float | None = None,
+    clip_probability: float | None = None, label_smoothing: float = 0.0, last_axis: str | None = None,
 ) -> np.ndarray:
     """Binary cross-entropy of each element, reduced; exact unless ``log_floor`` is given.
 
     Spec: docs/spec/losses.md#binary-cross-entropy
 
     Math:
+        target = target * (1 - e) + e / 2                  (label_smoothing = e; Keras's, 0 by default)
         probability = clip(probability, c, 1 - c)     (only if clip_probability = c is given; Keras: 1e-7)
         log_p = log(probability)
         log_not_p = log1p(-probability)                          (log(1 - p), accurate for small p)
         log_p = max(log_p, log_floor); log_not_p = max(log_not_p, log_floor)    (only if log_floor given)
         losses = target * (-log_p) + (1 - target) * (-log_not_p)  (a term with weight 0 is 0: 0*log(0) = 0)
         out = reduce(losses)        "mean": sum(losses) / probability.size; "sum"; "none": losses
+        (last_axis "mean", Keras: each sample's losses are first averaged over the last axis, then reduced)
 
     Args:
         probability: real floating-point array, every entry in [0, 1] (NaN propagates).
@@ -54,9 +56,12 @@ def forward(
             log term is clamped (PyTorch: -100).
         clip_probability: None (exact), or a number c in (0, 0.5]: probability is first clipped to [c, 1 - c]
             (Keras: keras.backend.epsilon() = 1e-7), so every loss is finite.
+        label_smoothing: e in [0, 1]: the target becomes target * (1 - e) + e / 2 (Keras's binary smoothing).
+        last_axis: None, or "mean" (Keras): first average over the last axis (docs/spec/losses.md#last-axis).
 
     Returns:
-        A 0-d array ("mean", "sum") or an array of the input shape ("none"), in the wider input dtype.
+        A 0-d array ("mean", "sum") or an array of the input shape ("none"; without its last axis when
+        ``last_axis`` is given), in the wider input dtype.
 
     Raises:
         TypeError: if ``probability`` or ``target`` is not a real floating-point array.
@@ -69,6 +74,8 @@ def forward(
     function = "binary_cross_entropy.forward"
     reduction = _reduction.check_reduction(function, reduction)
     probability, target = _inputs(function, probability, target)
+    last_axis = _reduction.check_last_axis(function, last_axis, probability.ndim)
+    target = _reduction.smooth_binary_target(function, target, label_smoothing)
     floor = None if log_floor is None else check.real_number(function, "log_floor", log_floor, high=0.0)
     count = probability.size
     probability = _clip(function, probability, clip_probability)
@@ -78,7 +85,7 @@ def forward(
         if floor is not None:
             log_p, log_not_p = np.maximum(log_p, floor), np.maximum(log_not_p, floor)
         losses = _weighted(target, -log_p) + _weighted(1 - target, -log_not_p)
-    return _reduction.reduce(losses, reduction, count)
+    return _reduction.reduce(losses, reduction, count, last_axis)
 
 
 def backward(
@@ -89,12 +96,15 @@ def backward(
     log_floor: float | None = None,
     denominator_floor: float | None = None,
     clip_probability: float | None = None,
+    label_smoothing: float = 0.0,
+    last_axis: str | None = None,
 ) -> np.ndarray:
     """Vector-Jacobian product of the binary cross-entropy with respect to ``probability``.
 
     Spec: docs/spec/losses.md#binary-cross-entropy
 
     Math:
+        target = target * (1 - e) + e / 2                  (label_smoothing = e)
         grad_losses = reduce_backward(grad_output)   "mean": grad_output / probability.size; "sum": grad_output
         exact = (probability - target) / (probability * (1 - probability))
         exact = 1 where probability == target == 0; -1 where probability == target == 1   (pinned limits)
@@ -107,7 +117,8 @@ def backward(
             probability < c or probability > 1 - c (the clip's derivative; at the bounds themselves it is 1)
 
     Args:
-        probability, target, reduction, log_floor, clip_probability: as in ``forward``.
+        probability, target, reduction, log_floor, clip_probability, label_smoothing, last_axis: as in
+            ``forward`` (with ``last_axis``, a "none" grad_output has the losses' shape).
         grad_output: a scalar (Python float or 0-d array) for "mean" and "sum", an array of the input shape
             for "none".
         denominator_floor: None (exact), or a positive number (PyTorch: 1e-12).
@@ -127,10 +138,12 @@ def backward(
     function = "binary_cross_entropy.backward"
     reduction = _reduction.check_reduction(function, reduction)
     p, y = _inputs(function, probability, target)
+    last_axis = _reduction.check_last_axis(function, last_axis, p.ndim)
+    y = _reduction.smooth_binary_target(function, y, label_smoothing)
     if clip_probability is not None:
         clipped = _clip(function, p, clip_probability)
         inside = (clipped == p) | np.isnan(p)
-        grad = backward(clipped, y, grad_output, reduction, log_floor, denominator_floor)
+        grad = backward(clipped, y, grad_output, reduction, log_floor, denominator_floor, last_axis=last_axis)
         return np.where(inside, grad, 0.0)
     floor = None if log_floor is None else check.real_number(function, "log_floor", log_floor, high=0.0)
     if denominator_floor is not None:
@@ -138,7 +151,7 @@ def backward(
             function, "denominator_floor", denominator_floor, low=0.0, low_open=True
         )
     dtype = check.result_dtype(p, y)
-    grad_losses = _reduction.reduce_backward(function, grad_output, reduction, p.shape, p.size, dtype)
+    grad_losses = _reduction.reduce_backward(function, grad_output, reduction, p.shape, p.size, dtype, last_axis)
     with np.errstate(divide="ignore", invalid="ignore"):
         if denominator_floor is not None:
             return (p - y) / np.maximum(p * (1 - p), denominator_floor) * grad_losses

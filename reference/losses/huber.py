@@ -25,7 +25,7 @@ def _inputs(function: str, prediction: object, target: object, delta: object, va
 
 
 def forward(prediction: np.ndarray, target: np.ndarray, delta: float = 1.0, reduction: str = "mean",
-            variant: str = "huber") -> np.ndarray:
+            variant: str = "huber", last_axis: str | None = None) -> np.ndarray:
     """Huber (or smooth-L1) loss of each element, reduced.
 
     Spec: docs/spec/losses.md#huber
@@ -44,9 +44,11 @@ def forward(prediction: np.ndarray, target: np.ndarray, delta: float = 1.0, redu
             ("smooth_l1", PyTorch's beta).
         reduction: "mean" (divides by the number of elements; NaN for an empty input), "sum" or "none".
         variant: "huber" or "smooth_l1" (the Huber loss divided by delta).
+        last_axis: None, or "mean" (Keras): first average over the last axis (docs/spec/losses.md#last-axis).
 
     Returns:
-        A 0-d array ("mean", "sum") or an array of the input shape ("none"), in the wider input dtype.
+        A 0-d array ("mean", "sum") or an array of the input shape ("none"; without its last axis when
+        ``last_axis`` is given), in the wider input dtype.
         r = +-inf gives +inf; NaN, and inf - inf, give NaN.
 
     Raises:
@@ -60,6 +62,7 @@ def forward(prediction: np.ndarray, target: np.ndarray, delta: float = 1.0, redu
     function = "huber.forward"
     reduction = _reduction.check_reduction(function, reduction)
     prediction, target, delta, variant = _inputs(function, prediction, target, delta, variant)
+    last_axis = _reduction.check_last_axis(function, last_axis, prediction.ndim)
     with np.errstate(invalid="ignore", over="ignore"):
         r = prediction - target
         size = np.abs(r)
@@ -69,11 +72,11 @@ def forward(prediction: np.ndarray, target: np.ndarray, delta: float = 1.0, redu
             losses = np.where(size <= delta, 0.5 * r * r, delta * (size - 0.5 * delta))
         else:
             losses = np.where(size <= delta, 0.5 * r * r / delta, size - 0.5 * delta)
-    return _reduction.reduce(losses.astype(r.dtype), reduction, prediction.size)
+    return _reduction.reduce(losses.astype(r.dtype), reduction, prediction.size, last_axis)
 
 
 def backward(prediction: np.ndarray, target: np.ndarray, grad_output: object = 1.0, delta: float = 1.0,
-             reduction: str = "mean", variant: str = "huber") -> np.ndarray:
+             reduction: str = "mean", variant: str = "huber", last_axis: str | None = None) -> np.ndarray:
     """Vector-Jacobian product of the Huber (or smooth-L1) loss with respect to ``prediction``.
 
     Spec: docs/spec/losses.md#huber
@@ -86,7 +89,7 @@ def backward(prediction: np.ndarray, target: np.ndarray, grad_output: object = 1
         grad_prediction = slope * grad_losses
 
     Args:
-        prediction, target, delta, reduction, variant: as in ``forward``.
+        prediction, target, delta, reduction, variant, last_axis: as in ``forward``.
         grad_output: gradient with respect to the forward output: a scalar for "mean" and "sum", an array of
             the input shape for "none".
 
@@ -104,9 +107,10 @@ def backward(prediction: np.ndarray, target: np.ndarray, grad_output: object = 1
     function = "huber.backward"
     reduction = _reduction.check_reduction(function, reduction)
     prediction, target, delta, variant = _inputs(function, prediction, target, delta, variant)
+    last_axis = _reduction.check_last_axis(function, last_axis, prediction.ndim)
     dtype = check.result_dtype(prediction, target)
     grad_losses = _reduction.reduce_backward(
-        function, grad_output, reduction, prediction.shape, prediction.size, dtype
+        function, grad_output, reduction, prediction.shape, prediction.size, dtype, last_axis
     )
     with np.errstate(invalid="ignore", over="ignore"):
         r = prediction - target

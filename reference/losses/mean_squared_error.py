@@ -15,7 +15,8 @@ def _inputs(function: str, prediction: object, target: object) -> tuple[np.ndarr
     return prediction, target
 
 
-def forward(prediction: np.ndarray, target: np.ndarray, reduction: str = "mean") -> np.ndarray:
+def forward(prediction: np.ndarray, target: np.ndarray, reduction: str = "mean", last_axis: str | None = None
+            ) -> np.ndarray:
     """Squared error of each element, reduced.
 
     Spec: docs/spec/losses.md#mean-squared-error
@@ -24,15 +25,17 @@ def forward(prediction: np.ndarray, target: np.ndarray, reduction: str = "mean")
         difference = prediction - target
         losses = difference * difference
         out = reduce(losses)        "mean": sum(losses) / prediction.size; "sum"; "none": losses
+        (last_axis "mean", Keras: each sample's losses are first averaged over the last axis, then reduced)
 
     Args:
         prediction: real floating-point array of any shape.
         target: real floating-point array of the same shape (no broadcasting).
         reduction: "mean" (divides by the number of elements; NaN for an empty input), "sum" or "none".
+        last_axis: None, or "mean": first average over the last axis (docs/spec/losses.md#last-axis).
 
     Returns:
-        A 0-d array ("mean", "sum") or an array of the input shape ("none"), in the wider input dtype.
-        NaN and inf propagate (inf - inf is NaN).
+        A 0-d array ("mean", "sum") or an array of the input shape ("none"; without its last axis when
+        ``last_axis`` is given), in the wider input dtype. NaN and inf propagate (inf - inf is NaN).
 
     Raises:
         TypeError: if ``prediction`` or ``target`` is not a real floating-point array.
@@ -44,14 +47,16 @@ def forward(prediction: np.ndarray, target: np.ndarray, reduction: str = "mean")
     """
     reduction = _reduction.check_reduction("mean_squared_error.forward", reduction)
     prediction, target = _inputs("mean_squared_error.forward", prediction, target)
+    last_axis = _reduction.check_last_axis("mean_squared_error.forward", last_axis, prediction.ndim)
     with np.errstate(invalid="ignore", over="ignore"):
         difference = prediction - target
         losses = difference * difference
-    return _reduction.reduce(losses, reduction, prediction.size)
+    return _reduction.reduce(losses, reduction, prediction.size, last_axis)
 
 
 def backward(
-    prediction: np.ndarray, target: np.ndarray, grad_output: object = 1.0, reduction: str = "mean"
+    prediction: np.ndarray, target: np.ndarray, grad_output: object = 1.0, reduction: str = "mean",
+    last_axis: str | None = None,
 ) -> np.ndarray:
     """Vector-Jacobian product of the mean squared error with respect to ``prediction``.
 
@@ -67,7 +72,7 @@ def backward(
         target: the forward target, same shape.
         grad_output: gradient with respect to the forward output: a scalar (Python float or 0-d array) for
             "mean" and "sum", an array of the input shape for "none".
-        reduction: as in ``forward``.
+        reduction, last_axis: as in ``forward`` (with ``last_axis``, a "none" grad_output has the losses' shape).
 
     Returns:
         Gradient with respect to ``prediction``, of its shape, in the widest float dtype of the arguments
@@ -84,9 +89,10 @@ def backward(
     function = "mean_squared_error.backward"
     reduction = _reduction.check_reduction(function, reduction)
     prediction, target = _inputs(function, prediction, target)
+    last_axis = _reduction.check_last_axis(function, last_axis, prediction.ndim)
     dtype = check.result_dtype(prediction, target)
     grad_losses = _reduction.reduce_backward(
-        function, grad_output, reduction, prediction.shape, prediction.size, dtype
+        function, grad_output, reduction, prediction.shape, prediction.size, dtype, last_axis
     )
     with np.errstate(invalid="ignore", over="ignore"):
         difference = prediction - target

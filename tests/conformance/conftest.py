@@ -86,3 +86,29 @@ def planted_bug_fails(tmp_path, failing_run, nnspec_here):
         return case
 
     return check
+
+
+#: The topics whose test files (tests/conformance/test_*_bugs.py) also check the real frameworks' outcomes: one
+#: `ci` run per backend in float32 covers them all (instead of one per topic and backend: 18 runs, ~3 minutes).
+REAL_RUN_TOPICS = ("loss_options", "gradient_clipping", "initializer", "dense_default_init", "class_loss", "nll_loss",
+                   "smoothing_skips", "layer_norm", "batch_norm", "schedule")
+
+
+@pytest.fixture(scope="session")
+def real_run(tmp_path_factory):
+    """``real_run(backend, keyword)``: the cases whose test id contains one of the words of ``keyword`` ("a or
+    b") in `nnspec run --backend BACKEND --dtype float32 --profile ci -k <every topic of REAL_RUN_TOPICS>`, run
+    once per backend (and xdist worker), which must exit 0."""
+    runs: dict[str, list[dict]] = {}
+
+    def cases(backend: str, keyword: str) -> list[dict]:
+        if backend not in runs:
+            folder = tmp_path_factory.mktemp(f"real-{backend}")
+            done = run_nnspec("run", "--backend", backend, "--dtype", "float32", "--profile", "ci", "-k",
+                              " or ".join(REAL_RUN_TOPICS), "--jobs", "0", "--report", str(folder / "r"), cwd=folder)
+            assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+            runs[backend] = json.loads((folder / "r" / "report.json").read_text())["cases"]
+        words = [word.strip() for word in keyword.split(" or ")]
+        return [case for case in runs[backend] if any(word in case["id"] for word in words)]
+
+    return cases

@@ -28,3 +28,24 @@ def test_bce_with_logits_gradient_budget_covers_the_rearranged_form_at_a_soft_ta
     error = abs(float(observed[0]) - expected)
     assert error > 3 * 2.0**-24 * abs(expected), "the case no longer exercises the rearranged form's error"
     assert error <= budget[0], (error, budget[0])
+
+
+def _exact_gelu_tanh_derivative(x: float) -> float:
+    with mpmath.workdps(50):
+        x, k, c = mpmath.mpf(x), mpmath.sqrt(2 / mpmath.pi), mpmath.mpf("0.044715")
+        t = mpmath.tanh(k * (x + c * x**3))
+        return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * k * (1 + 3 * c * x * x)
+
+
+def test_gelu_tanh_gradient_budget_covers_a_flushed_product_at_a_tiny_upstream_gradient():
+    """TensorFlow 2.21 float32 (CPU, oneDNN), x = 4.5, g = 3.477e-33 (found by `ci/false_alarms.py`, seed 12, in
+    the NaN test): g (1 - t^2) falls below float32's smallest normal and is flushed, then scaled by 0.5 x slope;
+    the gradient 3.477010903344568e-33 is 6.6 smallest normals off, past the old floor of 2."""
+    g = float(np.float32(3.476987026115567e-33))
+    observed = float(np.float32(3.477010903344568e-33))  # TensorFlow's value, a float32 number
+    expected = float(_exact_gelu_tanh_derivative(4.5) * g)
+    budget = budgets.backward("gelu_tanh", {"x": np.array([4.5])}, np.array([g]), {"approximate": "tanh"},
+                              "float32")["x"]
+    error = abs(observed - expected)
+    assert error > 2 * 2.0**-126, "the case no longer exceeds the flat underflow floor"
+    assert error <= budget[0], (error, budget[0])

@@ -41,3 +41,10 @@ def test_identify_refutes_a_wrong_declaration():
                                        optimizers=("adagrad",))
     assert fingerprint.status == "identified" and fingerprint.agrees is False, fingerprint
     assert [m["eps_placement"] for m in fingerprint.matches] == ["inside_sqrt"], fingerprint
+
+
+def test_identify_confirms_every_declaration_of_the_reference():
+    """The reference computes what it declares, for every optimizer, those PyTorch lacks (Lion) included: its
+    declaration is its own defaults there, not an empty one that `identify` reads as a disagreement."""
+    for fingerprint in identify.identify(load_backend("reference")):
+        assert fingerprint.status in ("identified", "ambiguous") and fingerprint.agrees, fingerprint

@@ -27,7 +27,7 @@ def backend():
 def test_tensorflow_backend_loads_and_declares(backend):
     caps = backend.capabilities()
     assert backend.name == "tensorflow" and caps.dtypes == ("float64", "float32")
-    assert caps.conventions["binary_cross_entropy"] == {"clip_probability": 1e-7}
+    assert caps.conventions["binary_cross_entropy"] == {"clip_probability": 1e-7, "last_axis": "mean"}
     assert {name: dict(d.conventions) for name, d in caps.optimizers.items()} == {
         name: profiles.conventions("keras", name) for name in catalogue.optimizers()}
     assert {name for name, d in caps.optimizers.items() if "dtype_arithmetic" in d.precision} == {
@@ -56,7 +56,8 @@ def test_bce_clip_convention_is_what_keras_computes(backend):
     class Undeclared(type(backend)):
         def capabilities(self):
             caps = super().capabilities()
-            return type(caps)(caps.primitives, caps.dtypes, caps.devices, {}, caps.features, caps.optimizers)
+            conventions = {"binary_cross_entropy": {"last_axis": "mean"}}  # the clip left undeclared
+            return type(caps)(caps.primitives, caps.dtypes, caps.devices, conventions, caps.features, caps.optimizers)
 
     assert not checks.forward(Undeclared(), "binary_cross_entropy", arrays, {"reduction": "none"}, "float64").ok
 

@@ -58,6 +58,13 @@ def test_gelu_grad_overflows():
     still_there(bool(np.isnan(tanh_form)), "jax-gelu-grad-overflow", tanh_form)
 
 
+def test_silu_grad_overflows():
+    up = jax.vjp(jax.nn.silu, jnp.float32(1.7e38))[1](jnp.float32(2.1))[0]
+    down = jax.vjp(jax.nn.silu, jnp.float32(-1.7e38))[1](jnp.float32(2.1))[0]
+    still_there(bool(np.isnan(up)), "jax-silu-grad-overflow", up)  # exact: 2.1 (to float32)
+    still_there(bool(np.isnan(down)), "jax-silu-grad-overflow", down)  # exact: -0.0
+
+
 def test_softplus_grad_cancels():
     grad = float(jax.grad(jax.nn.softplus)(33.28))
     still_there(grad == 1.0, "jax-softplus-grad-cancellation", grad)  # exact: 1 - 3.6e-15, 16 ulps away

@@ -131,3 +131,18 @@ def test_cross_entropy_gradient_with_nan_target_is_finite_elsewhere():
         loss = tf.nn.softmax_cross_entropy_with_logits(labels=[[float("nan"), 0.5, 0.5]], logits=logits)
     grad = tape.gradient(loss, logits).numpy()[0]
     still_there(bool(np.isfinite(grad[1:]).all()), "tf-cross-entropy-grad-nan-target", grad)
+
+
+def test_weighted_cross_entropy_gradient_at_zero_logit():
+    """tf.nn.weighted_cross_entropy_with_logits differentiates max(-x, 0) and |x| at x = 0 with slope 0: the
+    gradient there is 1 - z, not (1 - z - q z) / 2 (docs/findings.md#tf-weighted-cross-entropy-grad-at-zero)."""
+    x = tf.constant([0.0, 0.0, 0.0], tf.float64)
+    z = tf.constant([0.0, 1.0, 0.5], tf.float64)
+    q = tf.constant([0.0, 2.0, 3.0], tf.float64)
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        loss = tf.nn.weighted_cross_entropy_with_logits(z, x, q)
+    grad = tape.gradient(loss, x).numpy()
+    exact = np.array([0.5, -1.0, -0.75])  # ((1 - z) - q z) sigmoid(0), sigmoid(0) = 1/2
+    still_there(bool(np.any(grad != exact)), "tf-weighted-cross-entropy-grad-at-zero", grad)
+    assert np.array_equal(grad, [1.0, 0.0, 0.5])  # 1 - z: the kinks' zero slopes

@@ -61,7 +61,8 @@ def test_networks_and_perceptrons_take_the_catalogues_activations():
     assert list(perceptron._ACTIVATIONS) == ["step", "identity", "sigmoid", "tanh", "relu", "leaky_relu", "softplus",
                                              "gelu", "silu"]
     assert list(catalogue.modules("loss")) == ["mean_squared_error", "binary_cross_entropy",
-                                               "binary_cross_entropy_with_logits", "softmax_cross_entropy", "huber"]
+                                               "binary_cross_entropy_with_logits", "softmax_cross_entropy",
+                                               "nll_loss", "kl_divergence", "huber"]
 
 
 @pytest.mark.parametrize("entry", [*catalogue.OPTIMIZERS, *catalogue.FEATURES], ids=lambda entry: entry.name)

@@ -1,0 +1,1 @@
+"""Rooms of the normalization layers (reference/normalization/): their error bounds."""
