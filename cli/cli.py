@@ -81,8 +81,8 @@ def build_parser() -> argparse.ArgumentParser:
     merge.add_argument("reports", nargs="+", help="report.json files or their folders")
     merge.add_argument("--output", metavar="FILE", help="also write the Markdown here")
 
-    identify = commands.add_parser("identify", help="which named convention each optimizer (and learning-rate "
-                                   "schedule) of a backend follows")
+    identify = commands.add_parser("identify", help="which named convention each optimizer (and loss, learning-"
+                                   "rate schedule, gradient clipping, BatchNorm) of a backend follows")
     identify.add_argument("--backend", default="reference", help="as for run")
     identify.add_argument("--device", default="cpu", help="as for run")
     identify.add_argument("--dtype", default="float32", help="the dtype of the probes (default float32)")
@@ -279,6 +279,7 @@ def _identify(args: argparse.Namespace) -> int:
     fingerprints += schedule_checks.identify(GuardedBackend(backend), args.dtype)  # docs/spec/schedules.md#conventions
     fingerprints += class_loss_conventions.identify(GuardedBackend(backend), args.dtype)  # docs/spec/losses.md
     fingerprints += loss_identify.identify(GuardedBackend(backend), args.dtype)  # docs/spec/losses.md#last-axis
+    fingerprints += _feature_fingerprints(GuardedBackend(backend), args.dtype)
     title = f"nnspec identify: {backend.name} ({args.device}, {args.dtype})"
     if args.json == "-":
         print(json.dumps(identify.to_json(fingerprints), indent=1))
@@ -289,6 +290,24 @@ def _identify(args: argparse.Namespace) -> int:
             json.dump(identify.to_json(fingerprints), handle, indent=1)
     wrong = [f for f in fingerprints if f.agrees is False or (f.declared is not None and f.status == "no match")]
     return 1 if wrong else 0
+
+
+def _feature_fingerprints(backend, dtype: str) -> list:
+    """Gradient clipping's and BatchNorm running statistics' conventions, from their fixed probes
+    (docs/spec/gradient-clipping.md, docs/spec/normalization.md#running-statistics); clipping's probes separate
+    its conventions in float64 only."""
+    from nnspec.conformance import gradient_clipping, normalization_checks
+    from nnspec.conformance.identify import Fingerprint
+
+    caps, found = backend.capabilities(), []
+    for feature, module, probe_dtype in (("gradient_clipping", gradient_clipping, "float64"),
+                                         ("batch_norm_running_stats", normalization_checks, dtype)):
+        if feature not in caps.features or not caps.declares_dtype(feature, probe_dtype):
+            found.append(Fingerprint(feature, "unsupported", note=f"{feature} in {probe_dtype} not declared"))
+            continue
+        declared = dict(caps.conventions.get(feature, {})) or None
+        found.append(Fingerprint.from_matches(feature, module.identify(backend, probe_dtype), declared))
+    return found
 
 
 def _compare(args: argparse.Namespace) -> int:

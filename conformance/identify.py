@@ -54,6 +54,14 @@ class Fingerprint:
     note: str = ""
 
     @classmethod
+    def from_matches(cls, label: str, matches: Sequence[dict[str, object]],
+                     declared: dict[str, object] | None) -> Fingerprint:
+        """The fingerprint of a feature whose identify function returned the matching convention combinations."""
+        matches = [dict(m) for m in matches]
+        return cls(label, {0: "no match", 1: "identified"}.get(len(matches), "ambiguous"), matches, [], declared,
+                   None if declared is None else declared in matches)
+
+    @classmethod
     def from_ratios(cls, label: str, ratios: Sequence[tuple[float, dict[str, object]]],
                     declared: dict[str, object] | None, profiles: Sequence[str] = (), note: str = "") -> Fingerprint:
         """The fingerprint of a thing whose candidate variants gave these worst error/budget ratios: the

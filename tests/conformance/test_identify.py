@@ -48,3 +48,19 @@ def test_identify_confirms_every_declaration_of_the_reference():
     declaration is its own defaults there, not an empty one that `identify` reads as a disagreement."""
     for fingerprint in identify.identify(load_backend("reference")):
         assert fingerprint.status in ("identified", "ambiguous") and fingerprint.agrees, fingerprint
+
+
+@pytest.mark.parametrize(("backend", "agrees"), [
+    ("torch", {"gradient_clipping": True, "batch_norm_running_stats": True}),
+    ("nnspec.adapters.mutants_normalization:TorchRunningVarianceBiased",
+     {"gradient_clipping": True, "batch_norm_running_stats": False}),
+])
+def test_identify_names_the_clipping_and_running_statistics_conventions(backend, agrees):
+    """`nnspec identify` also fingerprints gradient clipping (eps, non-finite norms) and BatchNorm's running
+    statistics; a torch whose running variance is the biased one still declares torch's conventions: refuted."""
+    pytest.importorskip("torch")
+    from nnspec.cli import _feature_fingerprints
+    from nnspec.conformance.guard import GuardedBackend
+
+    found = {f.optimizer: f for f in _feature_fingerprints(GuardedBackend(load_backend(backend)), "float32")}
+    assert {name: f.agrees for name, f in found.items()} == agrees, found
