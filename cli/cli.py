@@ -262,7 +262,7 @@ def _identify(args: argparse.Namespace) -> int:
 
     from rich.console import Console
 
-    from nnspec.conformance import class_loss_conventions, identify, loss_identify, runconfig, schedule_checks
+    from nnspec.conformance import feature_identify, identify, runconfig
     from nnspec.conformance.guard import GuardedBackend
 
     _importable_from_here()
@@ -275,11 +275,7 @@ def _identify(args: argparse.Namespace) -> int:
         runconfig.dtypes(run, backend.capabilities())
     except runconfig.RunError as error:
         return _usage_error(str(error))
-    fingerprints = identify.identify(GuardedBackend(backend), dtype=args.dtype)
-    fingerprints += schedule_checks.identify(GuardedBackend(backend), args.dtype)  # docs/spec/schedules.md#conventions
-    fingerprints += class_loss_conventions.identify(GuardedBackend(backend), args.dtype)  # docs/spec/losses.md
-    fingerprints += loss_identify.identify(GuardedBackend(backend), args.dtype)  # docs/spec/losses.md#last-axis
-    fingerprints += _feature_fingerprints(GuardedBackend(backend), args.dtype)
+    fingerprints = feature_identify.every_fingerprint(GuardedBackend(backend), args.dtype)
     title = f"nnspec identify: {backend.name} ({args.device}, {args.dtype})"
     if args.json == "-":
         print(json.dumps(identify.to_json(fingerprints), indent=1))
@@ -290,24 +286,6 @@ def _identify(args: argparse.Namespace) -> int:
             json.dump(identify.to_json(fingerprints), handle, indent=1)
     wrong = [f for f in fingerprints if f.agrees is False or (f.declared is not None and f.status == "no match")]
     return 1 if wrong else 0
-
-
-def _feature_fingerprints(backend, dtype: str) -> list:
-    """Gradient clipping's and BatchNorm running statistics' conventions, from their fixed probes
-    (docs/spec/gradient-clipping.md, docs/spec/normalization.md#running-statistics); clipping's probes separate
-    its conventions in float64 only."""
-    from nnspec.conformance import gradient_clipping, normalization_checks
-    from nnspec.conformance.identify import Fingerprint
-
-    caps, found = backend.capabilities(), []
-    for feature, module, probe_dtype in (("gradient_clipping", gradient_clipping, "float64"),
-                                         ("batch_norm_running_stats", normalization_checks, dtype)):
-        if feature not in caps.features or not caps.declares_dtype(feature, probe_dtype):
-            found.append(Fingerprint(feature, "unsupported", note=f"{feature} in {probe_dtype} not declared"))
-            continue
-        declared = dict(caps.conventions.get(feature, {})) or None
-        found.append(Fingerprint.from_matches(feature, module.identify(backend, probe_dtype), declared))
-    return found
 
 
 def _compare(args: argparse.Namespace) -> int:

@@ -59,8 +59,8 @@ def test_identify_names_the_clipping_and_running_statistics_conventions(backend,
     """`nnspec identify` also fingerprints gradient clipping (eps, non-finite norms) and BatchNorm's running
     statistics; a torch whose running variance is the biased one still declares torch's conventions: refuted."""
     pytest.importorskip("torch")
-    from nnspec.cli import _feature_fingerprints
+    from nnspec.conformance import feature_identify
     from nnspec.conformance.guard import GuardedBackend
 
-    found = {f.optimizer: f for f in _feature_fingerprints(GuardedBackend(load_backend(backend)), "float32")}
+    found = {f.optimizer: f for f in feature_identify.identify(GuardedBackend(load_backend(backend)), "float32")}
     assert {name: f.agrees for name, f in found.items()} == agrees, found
