@@ -143,6 +143,6 @@ def test_weighted_cross_entropy_gradient_at_zero_logit():
         tape.watch(x)
         loss = tf.nn.weighted_cross_entropy_with_logits(z, x, q)
     grad = tape.gradient(loss, x).numpy()
-    exact = np.array([0.5, -1.0, -0.75])  # ((1 - z) - q z) sigmoid(0), sigmoid(0) = 1/2
+    exact = np.array([0.5, -1.0, -0.5])  # ((1 - z) - q z) sigmoid(0), sigmoid(0) = 1/2
     still_there(bool(np.any(grad != exact)), "tf-weighted-cross-entropy-grad-at-zero", grad)
     assert np.array_equal(grad, [1.0, 0.0, 0.5])  # 1 - z: the kinks' zero slopes
