@@ -68,6 +68,10 @@ def test_silu_grad_overflows():
 def test_softplus_grad_cancels():
     grad = float(jax.grad(jax.nn.softplus)(33.28))
     still_there(grad == 1.0, "jax-softplus-grad-cancellation", grad)  # exact: 1 - 3.6e-15, 16 ulps away
+    left = float(jax.grad(jax.nn.softplus)(jnp.float32(-14.5)))  # the difference x - softplus(x) rounds by u |x|
+    exact_left = 1 / (1 + np.exp(14.5))
+    still_there(abs(left - exact_left) > 4 * np.finfo(np.float32).eps / 2 * exact_left,
+                "jax-softplus-grad-cancellation", left)
     bce = jax.grad(lambda x: optax.losses.sigmoid_binary_cross_entropy(x, 1.0))(jnp.float32(-7.0))
     exact = 1 / (1 + np.exp(7.0)) - 1
     still_there(abs(float(bce) - exact) > 3 * np.finfo(np.float32).eps / 2, "jax-softplus-grad-cancellation", bce)
