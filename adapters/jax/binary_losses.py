@@ -9,23 +9,17 @@ from __future__ import annotations
 
 from types import MappingProxyType
 
-import jax.numpy as jnp
 import optax
+
+from nnspec.adapters.jax.reductions import reduce
 
 __all__ = ["LOSSES", "CONVENTIONS", "OPTIONS"]
 
 
-def _reduce(losses, params):
-    reduction = params.get("reduction", "mean")
-    if reduction == "none":
-        return losses
-    return jnp.mean(losses) if reduction == "mean" else jnp.sum(losses)
-
-
 def _kl_divergence(t, p):
     if p.get("log_target", False):
-        return _reduce(optax.losses.kl_divergence_with_log_targets(t["log_prediction"], t["target"]), p)
-    return _reduce(optax.losses.kl_divergence(t["log_prediction"], t["target"]), p)
+        return reduce(optax.losses.kl_divergence_with_log_targets(t["log_prediction"], t["target"]), p)
+    return reduce(optax.losses.kl_divergence(t["log_prediction"], t["target"]), p)
 
 
 #: loss -> callable(tensors, params)

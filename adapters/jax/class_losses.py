@@ -16,14 +16,9 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from nnspec.adapters.jax.reductions import reduce
+
 __all__ = ["LOSSES", "OPTIONS", "CONVENTIONS"]
-
-
-def _reduce(losses, kept, params):
-    reduction = params.get("reduction", "mean")
-    if reduction == "none":
-        return losses
-    return jnp.mean(losses, where=kept) if reduction == "mean" else jnp.sum(losses)
 
 
 def _cross_entropy(logits, target, params):
@@ -36,12 +31,12 @@ def _cross_entropy(logits, target, params):
     kept = target != ignore_index if integer and ignore_index is not None else None
     if integer and smoothing == 0:
         losses = optax.losses.softmax_cross_entropy_with_integer_labels(logits, target, where=kept)
-        return _reduce(losses, kept, params)
+        return reduce(losses, params, kept)
     if integer:
         target = jax.nn.one_hot(target, logits.shape[-1], dtype=logits.dtype)
     if smoothing != 0:
         target = optax.losses.smooth_labels(target, smoothing)
-    return _reduce(optax.losses.softmax_cross_entropy(logits, target, where=kept), kept, params)
+    return reduce(optax.losses.softmax_cross_entropy(logits, target, where=kept), params, kept)
 
 
 #: loss -> callable(tensors, params), merged into tables.LOSSES

@@ -23,6 +23,7 @@ from nnspec.adapters.jax.binary_losses import CONVENTIONS as KL_CONVENTIONS
 from nnspec.adapters.jax.binary_losses import LOSSES as KL_LOSSES
 from nnspec.adapters.jax.class_losses import CONVENTIONS as CLASS_LOSS_CONVENTIONS
 from nnspec.adapters.jax.class_losses import LOSSES as CLASS_LOSSES
+from nnspec.adapters.jax.reductions import reduce
 
 __all__ = ["DTYPES", "ACTIVATIONS", "LOSSES", "OPS", "CONVENTIONS"]
 
@@ -45,20 +46,13 @@ ACTIVATIONS = MappingProxyType({
 })
 
 
-def _reduce(losses, params):
-    reduction = params.get("reduction", "mean")
-    if reduction == "none":
-        return losses
-    return jnp.mean(losses) if reduction == "mean" else jnp.sum(losses)
-
-
 #: loss -> callable(tensors, params), the prediction named as in the catalogue
 LOSSES = MappingProxyType({
-    "mean_squared_error": lambda t, p: _reduce(optax.losses.squared_error(t["prediction"], t["target"]), p),
-    "binary_cross_entropy_with_logits": lambda t, p: _reduce(
+    "mean_squared_error": lambda t, p: reduce(optax.losses.squared_error(t["prediction"], t["target"]), p),
+    "binary_cross_entropy_with_logits": lambda t, p: reduce(
         optax.losses.sigmoid_binary_cross_entropy(t["logits"], t["target"]), p),
     **CLASS_LOSSES,  # softmax cross-entropy with its options (class_losses.py)
-    "huber": lambda t, p: _reduce(optax.losses.huber_loss(t["prediction"], t["target"], delta=p.get("delta", 1.0)), p),
+    "huber": lambda t, p: reduce(optax.losses.huber_loss(t["prediction"], t["target"], delta=p.get("delta", 1.0)), p),
     **KL_LOSSES,  # KL divergence (binary_losses.py)
 })
 

@@ -16,11 +16,10 @@ from collections.abc import Mapping
 from types import MappingProxyType
 
 from nnspec.adapters.base import UnsupportedError
-from nnspec.adapters.tensorflow.runtime import keras, tf
+from nnspec.adapters.tensorflow.runtime import keras, keras_reduction, tf
 
 __all__ = ["WeightedBinaryCrossentropy", "binary_loss", "kl_divergence", "CONVENTIONS", "OPTIONS"]
 
-_REDUCTIONS = {"mean": "sum_over_batch_size", "sum": "sum", "none": None}
 
 
 class WeightedBinaryCrossentropy(keras.losses.Loss):
@@ -39,7 +38,7 @@ class WeightedBinaryCrossentropy(keras.losses.Loss):
 def binary_loss(from_logits: bool):
     """The callable(target, prediction, params, dtype) of BCE (on probabilities or logits) with its options."""
     def call(target, prediction, params: Mapping[str, object], dtype):
-        reduction = _REDUCTIONS[params.get("reduction", "mean")]
+        reduction = keras_reduction(params)
         smoothing = params.get("label_smoothing", 0.0)
         if params.get("pos_weight") is not None:
             if smoothing:
@@ -54,7 +53,7 @@ def binary_loss(from_logits: bool):
 
 def kl_divergence(target, prediction, params: Mapping[str, object], dtype):
     """keras.losses.KLDivergence(y_true=target probabilities, y_pred=prediction probabilities)."""
-    loss = keras.losses.KLDivergence(reduction=_REDUCTIONS[params.get("reduction", "mean")], dtype=dtype)
+    loss = keras.losses.KLDivergence(reduction=keras_reduction(params), dtype=dtype)
     return loss(target, prediction)
 
 

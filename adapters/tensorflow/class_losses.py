@@ -20,11 +20,10 @@ from collections.abc import Mapping
 from types import MappingProxyType
 
 from nnspec.adapters.base import UnsupportedError
-from nnspec.adapters.tensorflow.runtime import keras
+from nnspec.adapters.tensorflow.runtime import keras, keras_reduction
 
 __all__ = ["LOSSES", "OPTIONS", "CONVENTIONS"]
 
-_REDUCTIONS = {"mean": "sum_over_batch_size", "sum": "sum", "none": None}
 
 
 def _sample_weight(target, params: Mapping[str, object], dtype):
@@ -39,7 +38,7 @@ def _sample_weight(target, params: Mapping[str, object], dtype):
 def _categorical(target, logits, params, dtype, sample_weight=None):
     """CategoricalCrossentropy on classes-last inputs, without its warning for one class (checked on purpose)."""
     loss = keras.losses.CategoricalCrossentropy(from_logits=True, label_smoothing=params.get("label_smoothing", 0.0),
-                                                reduction=_REDUCTIONS[params.get("reduction", "mean")], dtype=dtype)
+                                                reduction=keras_reduction(params), dtype=dtype)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="In loss categorical_crossentropy", category=SyntaxWarning)
         return loss(target, logits, sample_weight=sample_weight)
@@ -52,7 +51,7 @@ def labels_loss(target, logits, params, dtype):
     if params.get("label_smoothing", 0.0) == 0:
         loss = keras.losses.SparseCategoricalCrossentropy(
             from_logits=True, ignore_class=params.get("ignore_index"),
-            reduction=_REDUCTIONS[params.get("reduction", "mean")], dtype=dtype)
+            reduction=keras_reduction(params), dtype=dtype)
         return loss(target, logits, sample_weight=weight)
     if params.get("ignore_index") is not None:
         raise UnsupportedError("tensorflow: Keras has no cross-entropy with both ignore_class and label smoothing")

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-__all__ = ["floatx", "keras", "tf", "as_numpy"]
+__all__ = ["floatx", "keras", "tf", "as_numpy", "keras_reduction"]
 
 
 @contextlib.contextmanager
@@ -61,6 +61,14 @@ def _import_quietly():
 
 
 tf, keras = _import_quietly()
+
+#: nnspec's reduction -> the Keras loss's (`sum_over_batch_size` divides by the number of losses).
+_REDUCTIONS = {"mean": "sum_over_batch_size", "sum": "sum", "none": None}
+
+
+def keras_reduction(params) -> str | None:
+    """The ``reduction=`` of a Keras loss for nnspec's ``params["reduction"]`` (default "mean")."""
+    return _REDUCTIONS[params.get("reduction", "mean")]
 
 
 @contextlib.contextmanager

@@ -11,28 +11,22 @@ nnspec's does (class_losses.py); the binary-loss options and KL divergence are i
 from __future__ import annotations
 
 import warnings
-from collections.abc import Mapping
 from types import MappingProxyType
 
 from nnspec.adapters.tensorflow import binary_losses
 from nnspec.adapters.tensorflow.class_losses import CONVENTIONS as CLASS_LOSS_CONVENTIONS
 from nnspec.adapters.tensorflow.class_losses import LOSSES as CLASS_LOSSES
-from nnspec.adapters.tensorflow.runtime import keras
+from nnspec.adapters.tensorflow.runtime import keras, keras_reduction
 
 __all__ = ["ACTIVATIONS", "LOSSES", "CONVENTIONS"]
 
 _act = keras.activations
-_REDUCTIONS = {"mean": "sum_over_batch_size", "sum": "sum", "none": None}
-
-
-def _reduction(params: Mapping[str, object]) -> str | None:
-    return _REDUCTIONS[params.get("reduction", "mean")]
 
 
 def _elementwise_loss(cls, **fixed):
     """An elementwise Keras loss, on the inputs as they are (see the module docstring)."""
     def call(target, prediction, params, dtype):
-        loss = cls(reduction=_reduction(params), dtype=dtype, **fixed)
+        loss = cls(reduction=keras_reduction(params), dtype=dtype, **fixed)
         return loss(target, prediction)
     return call
 
