@@ -56,10 +56,11 @@ def optimizer_room(optimizer: str) -> ModuleType:
     return room_of(catalogue.optimizer(optimizer).module)
 
 
-def forward(primitive: str, arrays: Mapping[str, np.ndarray], params: Mapping[str, object], dtype: str) -> np.ndarray:
-    """The budget for each element of ``primitive``'s output at these (float64, dtype-representable) inputs."""
+def forward(primitive: str, arrays: Mapping[str, np.ndarray], params: Mapping[str, object],
+            fmt: dtypes.Format) -> np.ndarray:
+    """The budget for each element of ``primitive``'s output at these (float64, ``fmt``-representable) inputs."""
     bound = room(primitive).forward_bound
-    return total(lambda fmt: bound(arrays, params, fmt), dtype)
+    return total(lambda f: bound(arrays, params, f), fmt)
 
 
 def backward(
@@ -67,14 +68,13 @@ def backward(
     arrays: Mapping[str, np.ndarray],
     grad_output: np.ndarray,
     params: Mapping[str, object],
-    dtype: str,
+    fmt: dtypes.Format,
 ) -> dict[str, np.ndarray]:
     """The budget for each element of each input gradient of ``primitive`` (a vector-Jacobian product)."""
     bound = room(primitive).backward_bound
     with np.errstate(all="ignore"):
-        by_format = {fmt.name: bound(arrays, grad_output, params, fmt)
-                     for fmt in (dtypes.get(dtype), dtypes.get("float64"))}
-    return {name: total(lambda fmt, name=name: by_format[fmt.name][name], dtype) for name in by_format[dtype]}
+        by_format = {f.name: bound(arrays, grad_output, params, f) for f in (fmt, dtypes.FLOAT64)}
+    return {name: total(lambda f, name=name: by_format[f.name][name], fmt) for name in by_format[fmt.name]}
 
 
 # --- optimizers (docs/spec/error-budgets.md#optimizers) --------------------------------------------------------
@@ -114,7 +114,7 @@ def _check_precision(precision: Mapping[str, object]) -> None:
 
 
 def optimizer_steps(optimizer: str, keywords: Mapping[str, object], param: np.ndarray, grads, state,
-                    dtype: str, precision: Mapping[str, object] | None = None) -> list[dict[str, np.ndarray]]:
+                    fmt: dtypes.Format, precision: Mapping[str, object] | None = None) -> list[dict[str, np.ndarray]]:
     """Budgets for the parameter and every state array after each of ``len(grads)`` steps taken from ``state``.
 
     One gradient from the reference's state is the per-step check; several gradients from ``init``'s state are a
@@ -124,12 +124,12 @@ def optimizer_steps(optimizer: str, keywords: Mapping[str, object], param: np.nd
     Args:
         optimizer: a module of ``nnspec.reference.optimizers``.
         keywords: the hyperparameters and the convention keywords the reference is evaluated with.
-        param, grads, state: float64 values exact in ``dtype``; ``state`` a reference State (or its dict).
-        dtype: the dtype under test.
+        param, grads, state: float64 values exact in ``fmt``; ``state`` a reference State (or its dict).
+        fmt: the format of the dtype under test.
         precision: the backend's declared precision facts (docs/spec/optimizers.md#precision): ``scalar_dtype``,
-            the format of its scalar state (NAdam's ``mu_product``) when coarser than ``dtype`` (PyTorch: float32
+            the format of its scalar state (NAdam's ``mu_product``) when coarser than ``fmt`` (PyTorch: float32
             also for float64 parameters); ``dtype_arithmetic``, the coefficient groups ("bias_correction",
-            "moment_weight", "schedule") it computes in ``dtype`` from rounded hyperparameters; ``moment_update``
+            "moment_weight", "schedule") it computes in ``fmt`` from rounded hyperparameters; ``moment_update``
             "incremental" for m + (g - m)(1 - beta); ``float32_hyperparameters`` changes no rounding here: the
             caller evaluates the reference, and these budgets, at the framework's float32-rounded values
             (``optimizer_checks.reference_keywords`` and ``step_reference``), which are then exact.
@@ -143,7 +143,8 @@ def optimizer_steps(optimizer: str, keywords: Mapping[str, object], param: np.nd
     with np.errstate(all="ignore"):
         scalar_dtype = precision.pop("scalar_dtype", None)
         h = {**catalogue.optimizer(optimizer).defaults, **keywords, **precision}  # the reference step's defaults
-        fmt, f64 = dtypes.get(dtype), dtypes.get("float64")
+        f64 = dtypes.FLOAT64
+        # the declaration names its scalar format (the backend protocol's names): resolved here, where it is read
         scalar = dtypes.get(scalar_dtype) if scalar_dtype else fmt
         scalar = scalar if scalar.unit_roundoff > fmt.unit_roundoff else fmt
         low = _optimizer_run(bound, h, param, grads, state, fmt, scalar)

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pytest
 
-from nnspec.conformance import checks, excuses, sweep
+from nnspec.conformance import checks, excuses, sweep, variants
 from nnspec.conformance.comparison import Comparison
 from nnspec.conformance.guard import (
     BackendError,
@@ -32,7 +32,7 @@ else:  # pragma: no cover - Hypothesis installs the backport on Python 3.10
 if TYPE_CHECKING:
     from nnspec.conformance.session import Record, Session
 
-__all__ = ["Checker", "BudgetExceeded", "input_class", "failure_label"]
+__all__ = ["Checker", "BudgetExceeded", "input_class", "failure_label", "failure_key"]
 
 
 def _show(array: np.ndarray | None) -> str:
@@ -64,11 +64,20 @@ class BudgetExceeded(AssertionError):
     """
 
     input_class = ""
+    #: the hyperparameter variant of the failing case (``variants.variant``): "" for none
+    variant = ""
 
     @staticmethod
-    def for_class(name: str) -> type[BudgetExceeded]:
-        """The exception for input class ``name`` (one of ``sweep.CLASSES``)."""
-        return _BY_CLASS[name]
+    def for_class(name: str, variant: str = "") -> type[BudgetExceeded]:
+        """The exception for input class ``name`` (one of ``sweep.CLASSES``) in hyperparameter ``variant``: one
+        subclass per (class, variant), made once and kept, so Hypothesis keeps one minimal example of each."""
+        if not variant:
+            return _BY_CLASS[name]
+        if (name, variant) not in _BY_VARIANT:
+            base = _BY_CLASS[name]
+            _BY_VARIANT[name, variant] = type(f"{base.__name__}[{variant}]", (base,), {
+                "variant": variant, "__module__": __name__, "__reduce__": _reduce})
+        return _BY_VARIANT[name, variant]
 
 
 class SpecialValueExceeded(BudgetExceeded):
@@ -93,19 +102,29 @@ class HugeExceeded(BudgetExceeded):
 
 _BY_CLASS = {error.input_class: error for error in (SpecialValueExceeded, SubnormalExceeded, TinyNormalExceeded,
                                                      NormalExceeded, HugeExceeded)}
+_BY_VARIANT: dict[tuple[str, str], type[BudgetExceeded]] = {}
+
+
+def _reduce(error: BudgetExceeded):
+    """Pickle a per-variant exception by (class, variant): its type is made at run time, not a module name."""
+    return _rebuild, (error.input_class, error.variant, error.args)
+
+
+def _rebuild(name: str, variant: str, args: tuple) -> BudgetExceeded:
+    return BudgetExceeded.for_class(name, variant)(*args)
 
 #: An input within this factor of the format's largest finite value is "huge" (the sweeps' two top binades,
 #: widened: the suite's draws reach a quarter of the maximum, where exp, squares and x**3 overflow).
 HUGE_FACTOR = 2.0**4
 
 
-def input_class(values: np.ndarray, dtype: str) -> str:
-    """The input class (``sweep.CLASSES``) of a failing element's input ``values``: a NaN or infinity among them
-    makes it "special"; otherwise the class of the largest magnitude (a single element: its own class), with
-    "huge" from ``max / HUGE_FACTOR`` up.
+def input_class(values: np.ndarray, fmt: dtypes.Format) -> str:
+    """The input class (``sweep.CLASSES``) of a failing element's input ``values`` in ``fmt``: a NaN or infinity
+    among them makes it "special"; otherwise the class of the largest magnitude (a single element: its own
+    class), with "huge" from ``max / HUGE_FACTOR`` up.
 
     Example:
-        >>> [input_class(np.array([v]), "float32") for v in (-np.inf, 0.0, 1e-45, 1.0, 3e38)]
+        >>> [input_class(np.array([v]), dtypes.FORMATS["float32"]) for v in (-np.inf, 0.0, 1e-45, 1.0, 3e38)]
         ['special', 'special', 'subnormal', 'normal', 'huge']
     """
     values = np.ravel(np.asarray(values, dtype=np.float64))
@@ -114,10 +133,9 @@ def input_class(values: np.ndarray, dtype: str) -> str:
     if not np.all(np.isfinite(values)):
         return "special"
     largest = float(np.max(np.abs(values)))
-    fmt = dtypes.get(dtype if dtype in dtypes.FORMATS else "float64")
     if largest >= fmt.max / HUGE_FACTOR:
         return "huge"
-    return sweep.CLASSES[int(sweep.classes(np.array([largest]), fmt.name)[0])]
+    return sweep.CLASSES[int(sweep.classes(np.array([largest]), fmt)[0])]
 
 
 class DistinctFailures(ExceptionGroup, AssertionError):
@@ -125,11 +143,11 @@ class DistinctFailures(ExceptionGroup, AssertionError):
     float, say), one :class:`BudgetExceeded` each; still an AssertionError for code that catches one."""
 
 
-def _worst_by_class(case: Mapping, name: str, worst: Comparison, dtype: str) -> dict[str, Comparison]:
+def _worst_by_class(case: Mapping, name: str, worst: Comparison, fmt: dtypes.Format) -> dict[str, Comparison]:
     """The worst failing element of each input class, in the order of ``sweep.CLASSES``."""
     found: dict[str, Comparison] = {}
     for index, observed, expected, budget, ratio in worst.failing or ((worst.index, 0.0, 0.0, 0.0, worst.ratio),):
-        failing = input_class(_failing_input(case, name, index), dtype)
+        failing = input_class(_failing_input(case, name, index), fmt)
         if failing not in found or ratio > found[failing].ratio:
             found[failing] = worst if index == worst.index else dataclasses.replace(
                 worst, ratio=ratio, index=index, observed=observed, expected=expected, budget=budget)
@@ -154,13 +172,22 @@ def failure_label(error: BaseException) -> str:
     return error.input_class if isinstance(error, BudgetExceeded) else type(error).__name__
 
 
+def failure_key(error: BaseException) -> tuple[str, str]:
+    """A distinct failure's (label, hyperparameter variant): :func:`failure_label` and the case's variant."""
+    return failure_label(error), getattr(error, "variant", "") if isinstance(error, BudgetExceeded) else ""
+
+
 class Checker:
     """A test's gateway to the backend. Each check records error/budget and fails with a replayable message."""
 
     def __init__(self, session: Session, record: Record) -> None:
         self.session = session
         self.record = record
+        #: the dtype's name, as the backend protocol, the case files and the report take it
         self.dtype = record.dtype
+        #: the same dtype resolved once (docs/architecture.md#the-dtype-at-the-seams): the suite's budgets,
+        #: strategies and rooms take the Format
+        self.fmt = dtypes.get(record.dtype)
 
     @property
     def backend(self) -> GuardedBackend:
@@ -212,7 +239,7 @@ class Checker:
         params = dict(params or {})
         case = dict(kind="forward", primitive=primitive, arrays=dict(arrays), params=params)
         comparison = self._guarded(case, lambda: checks.forward(self.backend, primitive, arrays, params,
-                                                                self.dtype))
+                                                                self.fmt))
         if comparison is not None:
             self._judge({"output": comparison}, case)
 
@@ -221,14 +248,14 @@ class Checker:
         params = dict(params or {})
         case = dict(kind="vjp", primitive=primitive, arrays=dict(arrays), params=params, grad_output=grad_output)
         comparisons = self._guarded(case, lambda: checks.vjp(self.backend, primitive, arrays, params, grad_output,
-                                                             self.dtype))
+                                                             self.fmt))
         if comparisons is not None:
             self._judge({f"grad of {k}": c for k, c in comparisons.items()}, case)
 
     def vjp_oracle(self, primitive: str, x: np.ndarray) -> None:
         """Check an elementwise primitive's derivative against the SymPy oracle."""
         case = dict(kind="vjp_oracle", primitive=primitive, arrays={"x": x}, params={})
-        comparison = self._guarded(case, lambda: checks.vjp_oracle(self.backend, primitive, x, self.dtype))
+        comparison = self._guarded(case, lambda: checks.vjp_oracle(self.backend, primitive, x, self.fmt))
         if comparison is not None:
             self._judge({"grad of x": comparison}, case)
 
@@ -240,7 +267,7 @@ class Checker:
         params = {"loss": loss, "reduction": reduction, "activations": [act for _, _, act in layers]}
         case = dict(kind="network", primitive="network", arrays=arrays, params=params)
         comparisons = self._guarded(case, lambda: checks.network(self.backend, layers, x, target, loss,
-                                                                 {"reduction": reduction}, self.dtype))
+                                                                 {"reduction": reduction}, self.fmt))
         self._judge(comparisons, case)
 
     def expect(self, comparisons: Mapping[str, Comparison], case: Mapping[str, object]) -> None:
@@ -272,20 +299,23 @@ class Checker:
         self.record.worst_ratio = max(self.record.worst_ratio, worst.ratio)
         if worst.ok:
             return
-        errors = [BudgetExceeded.for_class(failing)("\n".join(self._save_and_describe(
-                      case, f"{worst_name} is outside its error budget (input class {failing})",
-                      comparison.describe(), label=failing)))
-                  for failing, comparison in _worst_by_class(case, worst_name, worst, self.dtype).items()]
+        variant = variants.variant(case)
+        within = f" with {variant}" if variant else ""
+        errors = [BudgetExceeded.for_class(failing, variant)("\n".join(self._save_and_describe(
+                      case, f"{worst_name} is outside its error budget (input class {failing}){within}",
+                      comparison.describe(), label=failing, variant=variant)))
+                  for failing, comparison in _worst_by_class(case, worst_name, worst, self.fmt).items()]
         if len(errors) == 1:
             raise errors[0]
         raise DistinctFailures(f"{len(errors)} distinct failures in one example", errors)
 
-    def _save_and_describe(self, case: dict, headline: str, detail: str = "", *, label: str = "") -> list[str]:
+    def _save_and_describe(self, case: dict, headline: str, detail: str = "", *, label: str = "",
+                           variant: str = "") -> list[str]:
         case.update(dtype=self.dtype, backend=self.session.backend_name, device=self.session.device,
                     backend_options=self.session.backend_options, test=self.record.nodeid)
         replay = ""
         if case.get("kind") is not None:
-            name = _slug(self.backend.name, self.record.nodeid, label)
+            name = _slug(self.backend.name, self.record.nodeid, f"{label}-{variant}" if variant else label)
             path = checks.save_case(self.session.case_dir / f"{name}.json", case)
             replay = self.session.replay_command(path)
         spec = case.get("spec") or (catalogue.get(case["primitive"]).spec if case.get("primitive") in
@@ -304,5 +334,5 @@ class Checker:
             lines.append(f"  replay this case: {replay}")
         lines.append(f"  rerun the test:   {self.session.rerun_command(self.record)}")
         self.record.message, self.record.replay = "\n".join(lines), replay
-        self.record.add_failure(label, self.record.message, replay)
+        self.record.add_failure(label, self.record.message, replay, variant)
         return lines

@@ -44,22 +44,22 @@ def _excuses(backend: Backend, primitive: str, kind: str, arrays, params, dtype:
 
 
 def forward(backend: Backend, primitive: str, arrays: Mapping[str, np.ndarray], params: Mapping[str, object],
-            dtype: str) -> Comparison:
-    """Compare the backend's forward with the reference's."""
+            fmt: dtypes.Format) -> Comparison:
+    """Compare the backend's forward in ``fmt`` (the backend gets its name) with the reference's."""
     entry = catalogue.get(primitive)
-    observed = backend.forward(primitive, arrays, {**entry.params, **params}, dtype)
+    observed = backend.forward(primitive, arrays, {**entry.params, **params}, fmt.name)
     ref_params = reference_params(backend, primitive, params)
     expected = entry.module.forward(**arrays, **_accepted(entry.module.forward, ref_params))
-    excused, ids = _excuses(backend, primitive, "forward", arrays, {**entry.params, **params}, dtype)
-    return compare(observed, expected, budgets.forward(primitive, arrays, ref_params, dtype), excused, ids,
-                   dtypes.get(dtype).overflow)
+    excused, ids = _excuses(backend, primitive, "forward", arrays, {**entry.params, **params}, fmt.name)
+    return compare(observed, expected, budgets.forward(primitive, arrays, ref_params, fmt), excused, ids,
+                   fmt.overflow)
 
 
 def vjp(backend: Backend, primitive: str, arrays: Mapping[str, np.ndarray], params: Mapping[str, object],
-        grad_output: np.ndarray, dtype: str) -> dict[str, Comparison]:
+        grad_output: np.ndarray, fmt: dtypes.Format) -> dict[str, Comparison]:
     """Compare the backend's autodiff with the reference's explicit backward, input by input."""
     entry = catalogue.get(primitive)
-    observed = backend.vjp(primitive, arrays, {**entry.params, **params}, grad_output, dtype)
+    observed = backend.vjp(primitive, arrays, {**entry.params, **params}, grad_output, fmt.name)
     ref_params = reference_params(backend, primitive, params)
     expected = entry.module.backward(**arrays, grad_output=grad_output,
                                      **_accepted(entry.module.backward, ref_params))
@@ -67,19 +67,19 @@ def vjp(backend: Backend, primitive: str, arrays: Mapping[str, np.ndarray], para
         expected = {entry.differentiable[0]: expected}
     else:
         expected = {k: v for k, v in expected._asdict().items() if v is not None}
-    budget = budgets.backward(primitive, arrays, grad_output, ref_params, dtype)
+    budget = budgets.backward(primitive, arrays, grad_output, ref_params, fmt)
     excused, ids = _excuses(backend, primitive, "vjp", {**arrays, "grad_output": grad_output},
-                            {**entry.params, **params}, dtype)
+                            {**entry.params, **params}, fmt.name)
     result = {}
     for name, value in expected.items():
         if name not in observed:
             result[name] = Comparison(float("inf"), problem=f"the backend returned no gradient for {name!r}")
         else:
-            result[name] = compare(observed[name], value, budget[name], excused, ids, dtypes.get(dtype).overflow)
+            result[name] = compare(observed[name], value, budget[name], excused, ids, fmt.overflow)
     return result
 
 
-def vjp_oracle(backend: Backend, primitive: str, x: np.ndarray, dtype: str) -> Comparison:
+def vjp_oracle(backend: Backend, primitive: str, x: np.ndarray, fmt: dtypes.Format) -> Comparison:
     """Compare the backend's derivative of an elementwise primitive (its VJP with ones) with the derivative
     SymPy derives from the spec's formula, evaluated exactly with mpmath (nnspec.conformance.oracles)."""
     from nnspec.conformance.oracles import activations as oracle
@@ -87,29 +87,29 @@ def vjp_oracle(backend: Backend, primitive: str, x: np.ndarray, dtype: str) -> C
     entry = catalogue.get(primitive)
     params = reference_params(backend, primitive, {})
     ones = np.ones_like(x)
-    observed = backend.vjp(primitive, {"x": x}, dict(entry.params), ones, dtype)["x"]
+    observed = backend.vjp(primitive, {"x": x}, dict(entry.params), ones, fmt.name)["x"]
     oracle_name = "gelu_tanh" if params.get("approximate") == "tanh" else primitive
     exact = oracle.derivatives(oracle_name, x, **{k: v for k, v in params.items() if k != "approximate"})
-    budget = budgets.backward(primitive, {"x": x}, ones, params, dtype)["x"]
-    excused, ids = _excuses(backend, primitive, "vjp", {"x": x, "grad_output": ones}, dict(entry.params), dtype)
-    return compare(observed, exact, budget, excused, ids, dtypes.get(dtype).overflow)
+    budget = budgets.backward(primitive, {"x": x}, ones, params, fmt)["x"]
+    excused, ids = _excuses(backend, primitive, "vjp", {"x": x, "grad_output": ones}, dict(entry.params), fmt.name)
+    return compare(observed, exact, budget, excused, ids, fmt.overflow)
 
 
 def network(backend: Backend, layers, x: np.ndarray, target: np.ndarray, loss: str,
-            loss_params: Mapping[str, object], dtype: str) -> dict[str, Comparison]:
+            loss_params: Mapping[str, object], fmt: dtypes.Format) -> dict[str, Comparison]:
     """Compare a network's loss and every parameter gradient, computed with the backend's own layer objects,
     with the reference's explicit backpropagation. ``layers`` are (weight (in, out), bias, activation)."""
     from nnspec.reference import network as net
 
     conventions = backend.capabilities().conventions
     as_layers = [net.Layer(np.asarray(w), np.asarray(b), act) for w, b, act in layers]
-    result = backend.network(as_layers, x, target, loss, loss_params, dtype)
+    result = backend.network(as_layers, x, target, loss, loss_params, fmt.name)
     # the loss's last-axis step, where the backend declares one (docs/spec/losses.md#last-axis)
     loss_params = {**loss_params, **{k: v for k, v in conventions.get(loss, {}).items() if k == "last_axis"}}
     reference_layers = [net.Layer(layer.weight, layer.bias, layer.activation,
                                   dict(conventions.get(layer.activation, {}))) for layer in as_layers]
     expected_loss, expected = net.loss_and_gradients(reference_layers, x, target, loss=loss, **loss_params)
-    budget = network_room.budget(reference_layers, x, target, loss, loss_params, dtype)
+    budget = network_room.budget(reference_layers, x, target, loss, loss_params, fmt)
     comparisons = {"loss": compare(np.asarray(result.loss), np.asarray(expected_loss), budget["loss"])}
     for index, grads in enumerate(expected):
         comparisons[f"grad of layers[{index}].weight"] = compare(
@@ -158,7 +158,7 @@ def load_case(path: Path) -> dict[str, object]:
     return case
 
 
-#: Case kinds whose checks live in other modules of the suite: kind prefix -> module with run_case().
+#: Case kinds whose checks live in other modules of the suite: kind prefix -> module with run_case(backend, case, fmt).
 _CASE_MODULES = {
     "optimizer": "nnspec.conformance.optimizer_checks",
     "dropout": "nnspec.conformance.training_checks",
@@ -173,22 +173,24 @@ _CASE_MODULES = {
 
 
 def run_case(backend: Backend, case: Mapping[str, object]) -> dict[str, Comparison]:
-    """Re-run a recorded case against ``backend``."""
+    """Re-run a recorded case against ``backend``. The case file names its dtype (data): resolved here, once, and
+    handed as a ``Format`` to the module's ``run_case(backend, case, fmt)``."""
+    fmt = dtypes.get(case["dtype"])
     prefix = str(case["kind"]).split("_")[0] if not str(case["kind"]).startswith("early_stopping") else "early_stopping"
     if prefix in _CASE_MODULES:
         import importlib
 
-        return importlib.import_module(_CASE_MODULES[prefix]).run_case(backend, case)
+        return importlib.import_module(_CASE_MODULES[prefix]).run_case(backend, case, fmt)
     if case["kind"] == "forward":
-        return {"output": forward(backend, case["primitive"], case["arrays"], case["params"], case["dtype"])}
+        return {"output": forward(backend, case["primitive"], case["arrays"], case["params"], fmt)}
     if case["kind"] == "vjp":
-        return vjp(backend, case["primitive"], case["arrays"], case["params"], case["grad_output"], case["dtype"])
+        return vjp(backend, case["primitive"], case["arrays"], case["params"], case["grad_output"], fmt)
     if case["kind"] == "vjp_oracle":
-        return {"grad of x": vjp_oracle(backend, case["primitive"], case["arrays"]["x"], case["dtype"])}
+        return {"grad of x": vjp_oracle(backend, case["primitive"], case["arrays"]["x"], fmt)}
     if case["kind"] == "network":
         arrays = case["arrays"]
         depth = sum(1 for k in arrays if k.startswith("weight"))
         layers = [(arrays[f"weight{i}"], arrays[f"bias{i}"], case["params"]["activations"][i]) for i in range(depth)]
         return network(backend, layers, arrays["x"], arrays["target"], case["params"]["loss"],
-                       {"reduction": case["params"]["reduction"]}, case["dtype"])
+                       {"reduction": case["params"]["reduction"]}, fmt)
     raise ValueError(f"run_case: case kind must be 'forward', 'vjp' or 'network', got {case['kind']!r}")

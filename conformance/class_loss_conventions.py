@@ -12,7 +12,7 @@ from nnspec.conformance import budgets
 from nnspec.conformance.comparison import compare
 from nnspec.conformance.identify import Fingerprint
 from nnspec.conformance.losses import softmax_cross_entropy as room
-from nnspec.reference import catalogue
+from nnspec.reference import catalogue, dtypes
 from nnspec.reference.losses import softmax_cross_entropy
 
 __all__ = ["identify"]
@@ -23,7 +23,7 @@ VALUES = softmax_cross_entropy.CONVENTIONS
 NEEDS = {"mean_divisor": ("class_weight", "ignore_index"), "smoothing_weight": ("class_weight",)}
 
 
-def _fingerprint(backend: Backend, convention: str, dtype: str) -> Fingerprint:
+def _fingerprint(backend: Backend, convention: str, fmt: dtypes.Format) -> Fingerprint:
     label = f"{PRIMITIVE} {convention}"
     caps = backend.capabilities()
     declared = dict(caps.conventions.get(PRIMITIVE, {}))
@@ -34,18 +34,18 @@ def _fingerprint(backend: Backend, convention: str, dtype: str) -> Fingerprint:
                                                       "without class weights the convention cannot show")
     arrays, params = room.PROBES[convention]
     try:
-        observed = backend.forward(PRIMITIVE, arrays, dict(params), dtype)
+        observed = backend.forward(PRIMITIVE, arrays, dict(params), fmt.name)
     except UnsupportedError as error:
         return Fingerprint(label, "unsupported", note=str(error))
     ratios = []
     for value in VALUES[convention]:
         variant = {**catalogue.get(PRIMITIVE).params, **params, **declared, convention: value}
         expected = softmax_cross_entropy.forward(**arrays, **variant)
-        budget = budgets.forward(PRIMITIVE, arrays, variant, dtype)
+        budget = budgets.forward(PRIMITIVE, arrays, variant, fmt)
         ratios.append((compare(observed, expected, budget).ratio, {convention: value}))
     return Fingerprint.from_ratios(label, ratios, stated)
 
 
-def identify(backend: Backend, dtype: str = "float32") -> list[Fingerprint]:
+def identify(backend: Backend, fmt: dtypes.Format = dtypes.FORMATS["float32"]) -> list[Fingerprint]:
     """One fingerprint per convention of the class-weighted cross-entropy."""
-    return [_fingerprint(backend, convention, dtype) for convention in VALUES]
+    return [_fingerprint(backend, convention, fmt) for convention in VALUES]

@@ -89,7 +89,14 @@ def compare(observed: np.ndarray, expected: np.ndarray, budget: np.ndarray,
     known: tuple[str, ...] = ()
     excused_count = 0
     if excused is not None:
-        excused = np.broadcast_to(np.asarray(excused, dtype=bool), ratio.shape)
+        excused = np.asarray(excused, dtype=bool)
+        try:
+            excused = np.broadcast_to(excused, ratio.shape)
+        except ValueError:
+            raise ValueError(f"known issue {', '.join(excused_by) or '?'}: its `where` returned a mask of shape "
+                             f"{excused.shape}, which does not broadcast to the checked value's shape {ratio.shape}"
+                             " (a loss reduced to one number needs a scalar mask: docs/adapters.md#known-issues)"
+                             ) from None
         excused_count = int(np.sum(excused))
         known = excused_by if bool(np.any(excused & (ratio > 1))) else ()
         ratio = np.where(excused, 0.0, ratio)

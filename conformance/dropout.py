@@ -19,7 +19,7 @@ from nnspec.reference import dtypes
 __all__ = ["scale_budget", "mean_budget", "binomial_interval", "binomial", "binomial_in_family"]
 
 
-def scale_budget(values: np.ndarray, p: float, dtype: str) -> np.ndarray:
+def scale_budget(values: np.ndarray, p: float, fmt: dtypes.Format) -> np.ndarray:
     """Budget of a kept element y = x / (1 - p) (or a gradient g / (1 - p)).
 
     The dtype result may come as x * fl(1 / fl(1 - p)) (PyTorch: a mask divided by 1 - p, then a product):
@@ -28,11 +28,11 @@ def scale_budget(values: np.ndarray, p: float, dtype: str) -> np.ndarray:
     """
     scale = 1.0 / (1.0 - p)
     magnitude = np.abs(np.where(np.isfinite(values), values, 0.0)) * scale
-    u, u64 = dtypes.get(dtype).unit_roundoff, dtypes.get("float64").unit_roundoff
-    return (3 * u + 3 * u64) * magnitude + UNDERFLOW_FLOOR * dtypes.get(dtype).tiny
+    u, u64 = fmt.unit_roundoff, dtypes.FLOAT64.unit_roundoff
+    return (3 * u + 3 * u64) * magnitude + UNDERFLOW_FLOOR * fmt.tiny
 
 
-def mean_budget(x: np.ndarray, p: float, dtype: str) -> float:
+def mean_budget(x: np.ndarray, p: float, fmt: dtypes.Format) -> float:
     """Budget of |mean(dropout(x)) - mean(x)| over n independent elements (the mean is preserved).
 
     Hoeffding's inequality: y_i = x_i B_i / (1 - p) with B_i ~ Bernoulli(1 - p) lies in an interval of length
@@ -43,7 +43,7 @@ def mean_budget(x: np.ndarray, p: float, dtype: str) -> float:
     x = np.asarray(x, dtype=np.float64)
     n, scale = x.size, 1.0 / (1.0 - p)
     deviation = np.sqrt(np.log(2 / FALSE_ALARM_PER_CHECK) / 2 * np.sum(x * x)) * scale
-    rounding = np.sum(scale_budget(x, p, dtype)) + gamma(n, dtypes.get("float64").unit_roundoff) * (
+    rounding = np.sum(scale_budget(x, p, fmt)) + gamma(n, dtypes.FLOAT64.unit_roundoff) * (
         1 + scale) * np.sum(np.abs(x))
     return float((deviation + rounding) / n)
 

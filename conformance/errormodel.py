@@ -85,25 +85,24 @@ def flushed_products(products: int, amplification: np.ndarray, fmt: dtypes.Forma
     per element). 0 where the amplification is not finite (x = +-inf: the NaN/inf rules judge those).
 
     Example:
-        >>> float(flushed_products(2, np.array(3.0), dtypes.get("float32"))) == 6 * 2.0**-126
+        >>> float(flushed_products(2, np.array(3.0), dtypes.FORMATS["float32"])) == 6 * 2.0**-126
         True
     """
     amplification = np.asarray(amplification, dtype=np.float64)
     return np.where(np.isfinite(amplification), products * fmt.tiny * amplification, 0.0)
 
 
-def total(bound: Callable[[dtypes.Format], np.ndarray], dtype: str) -> np.ndarray:
-    """The budget in ``dtype`` of a room's ``bound(fmt)``: its value in the dtype, plus the float64 reference's own
+def total(bound: Callable[[dtypes.Format], np.ndarray], fmt: dtypes.Format) -> np.ndarray:
+    """The budget in ``fmt`` of a room's ``bound(fmt)``: its value in that format, plus the float64 reference's own
     (the same bound in float64), plus the underflow floor. Infinite inputs give NaN bounds, read as "exact" by
     ``comparison.compare``.
 
     Example:
-        >>> float(total(lambda fmt: np.asarray(fmt.unit_roundoff), "float32")) > 2.0 ** -24
+        >>> float(total(lambda f: np.asarray(f.unit_roundoff), dtypes.FORMATS["float32"])) > 2.0 ** -24
         True
     """
-    fmt = dtypes.get(dtype)
     with np.errstate(all="ignore"):
-        return bound(fmt) + bound(dtypes.get("float64")) + UNDERFLOW_FLOOR * fmt.tiny
+        return bound(fmt) + bound(dtypes.FLOAT64) + UNDERFLOW_FLOOR * fmt.tiny
 
 
 def sum_of_budgets(*budgets: np.ndarray) -> np.ndarray:
@@ -164,7 +163,7 @@ class Tracked:
     :meth:`constant`.
 
     Example:
-        >>> x = Tracked.exact(np.array([3.0]), dtypes.get("float32"))
+        >>> x = Tracked.exact(np.array([3.0]), dtypes.FORMATS["float32"])
         >>> y = x * x  # exact arguments: one rounding, u |9| (plus tiny, below float64's resolution here)
         >>> float(y.value[0]), float(y.error[0] / 2.0 ** -24)
         (9.0, 9.0)

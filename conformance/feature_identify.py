@@ -17,6 +17,7 @@ from nnspec.conformance import (
 )
 from nnspec.conformance import identify as optimizer_identify
 from nnspec.conformance.identify import Fingerprint
+from nnspec.reference import dtypes
 
 __all__ = ["identify", "every_fingerprint"]
 
@@ -24,21 +25,23 @@ __all__ = ["identify", "every_fingerprint"]
 def every_fingerprint(backend: Backend, dtype: str) -> list[Fingerprint]:
     """What `nnspec identify` prints: the optimizers (docs/spec/optimizers.md#identify), the learning-rate
     schedules (docs/spec/schedules.md#conventions), the cross-entropy's and the losses' last-axis conventions
-    (docs/spec/losses.md), gradient clipping and BatchNorm's running statistics (``identify`` below)."""
-    return (optimizer_identify.identify(backend, dtype=dtype) + schedule_checks.identify(backend, dtype)
-            + class_loss_conventions.identify(backend, dtype) + loss_identify.identify(backend, dtype)
-            + identify(backend, dtype))
+    (docs/spec/losses.md), gradient clipping and BatchNorm's running statistics (``identify`` below).
+    ``dtype`` is the command line's name: resolved here, once."""
+    fmt = dtypes.get(dtype)
+    return (optimizer_identify.identify(backend, fmt) + schedule_checks.identify(backend, fmt)
+            + class_loss_conventions.identify(backend, fmt) + loss_identify.identify(backend, fmt)
+            + identify(backend, fmt))
 
 
-def identify(backend: Backend, dtype: str) -> list[Fingerprint]:
+def identify(backend: Backend, fmt: dtypes.Format) -> list[Fingerprint]:
     """One fingerprint per feature: the convention combinations its probes match, against its declaration.
     Clipping's probes separate its conventions in float64 only, so they run in float64."""
     caps, found = backend.capabilities(), []
-    for feature, module, probe_dtype in (("gradient_clipping", gradient_clipping, "float64"),
-                                         ("batch_norm_running_stats", normalization_checks, dtype)):
-        if feature not in caps.features or not caps.declares_dtype(feature, probe_dtype):
-            found.append(Fingerprint(feature, "unsupported", note=f"{feature} in {probe_dtype} not declared"))
+    for feature, module, probe in (("gradient_clipping", gradient_clipping, dtypes.FLOAT64),
+                                   ("batch_norm_running_stats", normalization_checks, fmt)):
+        if feature not in caps.features or not caps.declares_dtype(feature, probe.name):
+            found.append(Fingerprint(feature, "unsupported", note=f"{feature} in {probe.name} not declared"))
             continue
         declared = dict(caps.conventions.get(feature, {})) or None
-        found.append(Fingerprint.from_matches(feature, module.identify(backend, probe_dtype), declared))
+        found.append(Fingerprint.from_matches(feature, module.identify(backend, probe), declared))
     return found

@@ -80,21 +80,20 @@ def element_bound(mode: str, grads: Sequence[np.ndarray], expected: Sequence[np.
 
 
 def budgets(mode: str, grads: Sequence[np.ndarray], expected: Sequence[np.ndarray], hyper: Mapping[str, object],
-            conventions: Mapping[str, object], dtype: str) -> list[np.ndarray]:
-    """The budget of every clipped element in ``dtype`` (errormodel.total: the dtype's bound, the float64
+            conventions: Mapping[str, object], fmt: dtypes.Format) -> list[np.ndarray]:
+    """The budget of every clipped element in ``fmt`` (errormodel.total: the dtype's bound, the float64
     reference's own, the underflow floor); exact where an expected value is NaN or an infinity."""
     eps = float(conventions.get("eps", 1e-6))
-    per_format = {name: element_bound(mode, grads, expected, hyper, eps, dtypes.get(name))
-                  for name in {dtype, "float64"}}
-    return [errormodel.total(lambda fmt, i=i: per_format[fmt.name][i], dtype) for i in range(len(grads))]
+    per_format = {f.name: element_bound(mode, grads, expected, hyper, eps, f) for f in {fmt, dtypes.FLOAT64}}
+    return [errormodel.total(lambda f, i=i: per_format[f.name][i], fmt) for i in range(len(grads))]
 
 
 # --- strategies --------------------------------------------------------------------------------------------------
 
-def _exponents(dtype: str) -> st.SearchStrategy[int]:
+def _exponents(fmt: dtypes.Format) -> st.SearchStrategy[int]:
     """Powers of two for the elements: float16 keeps every square normal (>= 2**-12) and the sum of squares of
     100 elements below 6400 (max 65504); the wider formats span 2**-30 .. 2**30."""
-    return st.integers(-2, 3) if dtype == "float16" else st.integers(-30, 30)
+    return st.integers(-2, 3) if fmt.name == "float16" else st.integers(-30, 30)
 
 
 #: The shapes of the gradient lists: the parameters of small dense networks (weight, bias per layer), tensors of
@@ -104,44 +103,44 @@ PARAMETER_SHAPES = (((4, 3), (3,)), ((3, 5), (5,), (5, 1), (1,)), ((2, 2), (2,),
 
 
 @st.composite
-def gradient_lists(draw, dtype: str) -> list[np.ndarray]:
-    """The gradients of one of PARAMETER_SHAPES' networks, exact in ``dtype``: elements 0 or of magnitude in
+def gradient_lists(draw, fmt: dtypes.Format) -> list[np.ndarray]:
+    """The gradients of one of PARAMETER_SHAPES' networks, exact in ``fmt``: elements 0 or of magnitude in
     [1/16, 1], either sign, times one power of two per list."""
-    scale = 2.0 ** draw(_exponents(dtype), label="exponent")
+    scale = 2.0 ** draw(_exponents(fmt), label="exponent")
     grads = []
     for shape in draw(st.sampled_from(PARAMETER_SHAPES), label="shapes"):
         magnitude = draw(hnp.arrays(np.float64, shape, elements=st.one_of(st.floats(0.0625, 1.0), st.just(0.0)),
                                     fill=st.nothing()))  # no arrays filled with one value: zeros only now and then
         negative = draw(hnp.arrays(np.bool_, shape))
-        grads.append(dtypes.round_to(np.where(negative, -magnitude, magnitude) * scale, dtype))
+        grads.append(fmt.round(np.where(negative, -magnitude, magnitude) * scale))
     return grads
 
 
-def _threshold(draw, size: float, regime: str, dtype: str) -> float:
-    """A positive threshold exact in ``dtype`` in ``regime`` against ``size`` (a norm, or a largest magnitude)."""
+def _threshold(draw, size: float, regime: str, fmt: dtypes.Format) -> float:
+    """A positive threshold exact in ``fmt`` in ``regime`` against ``size`` (a norm, or a largest magnitude)."""
     if size == 0.0:
         return 1.0
-    u = dtypes.get(dtype).unit_roundoff
+    u = fmt.unit_roundoff
     if regime == "below":
         value = size / draw(st.floats(1.5, 50.0), label="norm / threshold")
     elif regime == "near":
         value = size * (1.0 + 2.0 * u * draw(st.integers(-4, 4), label="ulps from the norm"))
     else:
         value = size * draw(st.floats(2.0, 100.0), label="threshold / norm")
-    return float(dtypes.round_to(np.asarray(value), dtype))
+    return float(fmt.round(np.asarray(value)))
 
 
 @st.composite
-def clipping_cases(draw, mode: str, dtype: str) -> tuple[list[np.ndarray], dict[str, float]]:
+def clipping_cases(draw, mode: str, fmt: dtypes.Format) -> tuple[list[np.ndarray], dict[str, float]]:
     """(grads, hyper) for ``mode``: a gradient list and a threshold in one of the REGIMES against the global norm
     ("global_norm"), one tensor's norm ("per_tensor_norm") or the largest magnitude ("value"; "near" is then one
     of the magnitudes itself, within a few ulps)."""
-    grads, regime = draw(gradient_lists(dtype)), draw(st.sampled_from(REGIMES), label="regime")
+    grads, regime = draw(gradient_lists(fmt)), draw(st.sampled_from(REGIMES), label="regime")
     if mode == "value":
-        return grads, {"clip_value": _threshold(draw, float(max(np.max(np.abs(g)) for g in grads)), regime, dtype)}
+        return grads, {"clip_value": _threshold(draw, float(max(np.max(np.abs(g)) for g in grads)), regime, fmt)}
     group = grads if mode == "global_norm" else [draw(st.sampled_from(grads), label="tensor")]
     size = math.sqrt(math.fsum(float(v) ** 2 for g in group for v in np.ravel(g)))
-    return grads, {"max_norm": _threshold(draw, size, regime, dtype)}
+    return grads, {"max_norm": _threshold(draw, size, regime, fmt)}
 
 
 #: Scripted cases, each (mode, grads, hyper): zero gradients (no division by zero), an infinite and a NaN
@@ -166,38 +165,38 @@ SCRIPTED: Mapping[str, list[tuple[str, list[np.ndarray], dict[str, float]]]] = {
 # --- the check ---------------------------------------------------------------------------------------------------
 
 def check(backend: Backend, mode: str, grads: Sequence[np.ndarray], hyper: Mapping[str, object],
-          dtype: str) -> dict[str, Comparison]:
+          fmt: dtypes.Format) -> dict[str, Comparison]:
     """The backend's clipped gradients against the reference's under the declared conventions, tensor by tensor."""
-    grads = [dtypes.round_to(np.asarray(g, dtype=np.float64), dtype) for g in grads]
-    observed = backend.clip_gradients(mode, grads, dict(hyper), dtype)
-    return judge(observed, mode, grads, hyper, backend.capabilities().conventions.get("gradient_clipping", {}), dtype)
+    grads = [fmt.round(np.asarray(g, dtype=np.float64)) for g in grads]
+    observed = backend.clip_gradients(mode, grads, dict(hyper), fmt.name)
+    return judge(observed, mode, grads, hyper, backend.capabilities().conventions.get("gradient_clipping", {}), fmt)
 
 
 def judge(observed: Sequence[np.ndarray], mode: str, grads: Sequence[np.ndarray], hyper: Mapping[str, object],
-          conventions: Mapping[str, object], dtype: str) -> dict[str, Comparison]:
-    """Clipped gradients a backend returned for ``grads`` (exact in ``dtype``) against the reference's under
+          conventions: Mapping[str, object], fmt: dtypes.Format) -> dict[str, Comparison]:
+    """Clipped gradients a backend returned for ``grads`` (exact in ``fmt``) against the reference's under
     ``conventions``, tensor by tensor."""
     expected = gradient_clipping.clip(list(grads), mode=mode, **hyper, **conventions)
     if len(observed) != len(expected):
         return {"tensors": Comparison(math.inf, problem=f"{len(observed)} tensors returned for {len(expected)}")}
-    allowed = budgets(mode, grads, expected, hyper, conventions, dtype)
+    allowed = budgets(mode, grads, expected, hyper, conventions, fmt)
     return {f"clipped grad{i}": compare(np.asarray(o, dtype=np.float64), e, b)
             for i, (o, e, b) in enumerate(zip(observed, expected, allowed))}
 
 
-def identify(backend: Backend, dtype: str = "float64") -> list[dict[str, object]]:
+def identify(backend: Backend, fmt: dtypes.Format = dtypes.FLOAT64) -> list[dict[str, object]]:
     """The conventions (each combination of the reference's ``CONVENTIONS``) under which the backend's clipping of
     the SCRIPTED threshold and non-finite cases is within budget: its fingerprint, whatever it declares. The two
     cases separate every pair in float64 (1e-6 against a budget near 1e-15; an infinite element's finite
     neighbours 0 or NaN)."""
-    probes = [(mode, [dtypes.round_to(np.asarray(g, dtype=np.float64), dtype) for g in grads], hyper)
+    probes = [(mode, [fmt.round(np.asarray(g, dtype=np.float64)) for g in grads], hyper)
               for mode, grads, hyper in SCRIPTED["boundary"] + SCRIPTED["nonfinite"]]
-    observed = [backend.clip_gradients(mode, grads, dict(hyper), dtype) for mode, grads, hyper in probes]
+    observed = [backend.clip_gradients(mode, grads, dict(hyper), fmt.name) for mode, grads, hyper in probes]
     combinations = [dict(zip(gradient_clipping.CONVENTIONS, values))
                     for values in itertools.product(*gradient_clipping.CONVENTIONS.values())]
     return [conventions for conventions in combinations
             if all(c.ok for out, (mode, grads, hyper) in zip(observed, probes)
-                   for c in judge(out, mode, grads, hyper, conventions, dtype).values())]
+                   for c in judge(out, mode, grads, hyper, conventions, fmt).values())]
 
 
 def case(mode: str, grads: Sequence[np.ndarray], hyper: Mapping[str, object], anchor: str) -> dict[str, object]:
@@ -207,8 +206,9 @@ def case(mode: str, grads: Sequence[np.ndarray], hyper: Mapping[str, object], an
             "params": {"mode": mode, "hyper": {k: float(v) for k, v in hyper.items()}}, "spec": f"{SPEC}#{anchor}"}
 
 
-def run_case(backend: Backend, recorded: Mapping[str, object]) -> dict[str, Comparison]:
-    """Re-run a recorded ``clip_gradients`` case against ``backend``."""
+def run_case(backend: Backend, recorded: Mapping[str, object], fmt: dtypes.Format) -> dict[str, Comparison]:
+    """Re-run a recorded ``clip_gradients`` case against ``backend`` in ``fmt`` (its ``dtype``, resolved by
+    ``checks.run_case``)."""
     arrays, params = recorded["arrays"], recorded["params"]
     grads = [arrays[f"grad{i}"] for i in range(len(arrays))]
-    return check(backend, params["mode"], grads, params["hyper"], recorded["dtype"])
+    return check(backend, params["mode"], grads, params["hyper"], fmt)

@@ -70,24 +70,25 @@ class NotCalledAfterTimeout(BackendTimeout):
     """A call refused because an earlier call of the same test timed out (shrinking must not replay a hang)."""
 
 
-def representable(values: np.ndarray, dtype: str) -> np.ndarray:
-    """Which of ``values`` (any float array) are exactly numbers of ``dtype``: NaN and +-inf are; a finite value
-    must survive rounding to ``dtype`` unchanged (subnormals of the dtype included).
+def representable(values: np.ndarray, fmt: dtypes.Format) -> np.ndarray:
+    """Which of ``values`` (any float array) are exactly numbers of ``fmt``: NaN and +-inf are; a finite value
+    must survive rounding to ``fmt`` unchanged (subnormals of the format included).
 
     Example:
-        >>> representable(np.array([0.5, 0.1, np.nan, -np.inf]), "float32").tolist()
+        >>> representable(np.array([0.5, 0.1, np.nan, -np.inf]), dtypes.FORMATS["float32"]).tolist()
         [True, False, True, True]
-        >>> representable(np.array([1.0 + 2.0 ** -7, 1.0 + 2.0 ** -8, 2.0 ** -133]), "bfloat16").tolist()
+        >>> x = np.array([1.0 + 2.0 ** -7, 1.0 + 2.0 ** -8, 2.0 ** -133])
+        >>> representable(x, dtypes.FORMATS["bfloat16"]).tolist()
         [True, False, True]
     """
     x = np.asarray(values, dtype=np.float64)
     finite = np.isfinite(x)
     with np.errstate(over="ignore", invalid="ignore"):
-        if dtype == "bfloat16":  # a bfloat16 number is a float32 whose low 16 bits are zero
+        if fmt.name == "bfloat16":  # a bfloat16 number is a float32 whose low 16 bits are zero
             single = x.astype(np.float32)
             exact = (single.astype(np.float64) == x) & ((single.view(np.uint32) & np.uint32(0xFFFF)) == 0)
         else:
-            exact = x.astype(np.dtype(dtypes.get(dtype).name)).astype(np.float64) == x
+            exact = x.astype(np.dtype(fmt.name)).astype(np.float64) == x
     return ~finite | exact
 
 
@@ -256,14 +257,15 @@ class GuardedBackend:
                 raise InputModified(f"{what}: the backend modified its input {_name(path, method)} "
                                     f"({changed} element(s) changed); a backend must not write into the arrays it "
                                     "is handed (docs/adapters.md#contract)")
-        dtype = self._dtype(method, args, kwargs)
-        if dtype is not None and dtype in dtypes.FORMATS and dtype != "float64":
+        dtype = self._dtype(method, args, kwargs)  # the protocol's name; its format resolved once here
+        fmt = dtypes.FORMATS.get(dtype) if dtype is not None else None
+        if fmt is not None and fmt is not dtypes.FLOAT64:
             for path, values in _floats(result, "result"):
-                ok = representable(values, dtype)
+                ok = representable(values, fmt)
                 if not bool(np.all(ok)):
                     index = tuple(int(i) for i in np.unravel_index(int(np.argmin(ok)), ok.shape)) if ok.ndim else ()
                     value = float(values[index])
-                    nearest = float(dtypes.round_to(np.array(value), dtype))
+                    nearest = float(fmt.round(np.array(value)))
                     raise NotInDtype(f"{what}: {path}{list(index) if index else ''} = {value!r} is not a {dtype} "
                                      f"number (nearest {dtype}: {nearest!r}); {int(np.sum(~ok))} of {ok.size} "
                                      f"value(s) are not: the backend did not compute in {dtype}")

@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass, field
 from nnspec.adapters.base import Backend, OptimizerDeclaration, UnsupportedError
 from nnspec.conformance import optimizer_checks
 from nnspec.conformance.strategies.optimizers import discriminating_cases
-from nnspec.reference import catalogue
+from nnspec.reference import catalogue, dtypes
 from nnspec.reference.optimizers import profiles
 
 __all__ = ["Fingerprint", "candidates", "identify", "to_json", "table"]
@@ -85,13 +85,13 @@ def candidates(optimizer: str) -> list[dict[str, object]]:
     return found
 
 
-def _worst(observed: Sequence, optimizer: str, probes: Sequence, variant: Mapping[str, object], dtype: str,
+def _worst(observed: Sequence, optimizer: str, probes: Sequence, variant: Mapping[str, object], fmt: dtypes.Format,
            facts: OptimizerDeclaration) -> float:
     worst = 0.0
     variant = dataclasses.replace(facts, conventions=variant)
     for trajectory, (hyper, param, grads) in zip(observed, probes):
         try:
-            comparisons = optimizer_checks.compare_trajectory(trajectory, optimizer, hyper, param, grads, dtype,
+            comparisons = optimizer_checks.compare_trajectory(trajectory, optimizer, hyper, param, grads, fmt,
                                                               variant, require_state=False)
         except ValueError:  # a combination the spec does not define (AMSGrad's v_hat with eps_hat)
             return float("inf")
@@ -99,21 +99,21 @@ def _worst(observed: Sequence, optimizer: str, probes: Sequence, variant: Mappin
     return worst
 
 
-def _fingerprint(backend: Backend, optimizer: str, dtype: str) -> Fingerprint:
+def _fingerprint(backend: Backend, optimizer: str, fmt: dtypes.Format) -> Fingerprint:
     declaration = backend.capabilities().optimizers.get(optimizer)
     # precision facts and state_not_held are facts about the framework, not conventions: every candidate gets them
     facts = OptimizerDeclaration() if declaration is None else dataclasses.replace(declaration, conventions={})
     declared = None if declaration is None else dict(declaration.conventions)
     probes, observed, notes = [], [], []
-    for hyper, param, grads in discriminating_cases(optimizer, dtype):
+    for hyper, param, grads in discriminating_cases(optimizer, fmt):
         try:  # a probe with a feature the framework lacks (dampening, lr_decay) is skipped
-            observed.append(backend.optimizer_trajectory(optimizer, hyper, param, grads, dtype))
+            observed.append(backend.optimizer_trajectory(optimizer, hyper, param, grads, fmt.name))
             probes.append((hyper, param, grads))
         except (UnsupportedError, NotImplementedError) as error:
             notes.append(str(error))
     if not probes:
         return Fingerprint(optimizer, "unsupported", declared=declared, note="; ".join(notes))
-    ratios = [(_worst(observed, optimizer, probes, variant, dtype, facts), variant)
+    ratios = [(_worst(observed, optimizer, probes, variant, fmt, facts), variant)
               for variant in candidates(optimizer)]
     matches = [variant for ratio, variant in ratios if ratio <= 1.0]
     named = [p for p, table in profiles.PROFILES.items() if optimizer in table and dict(table[optimizer]) in matches]
@@ -121,7 +121,7 @@ def _fingerprint(backend: Backend, optimizer: str, dtype: str) -> Fingerprint:
                                    note="; ".join(f"probe skipped: {note}" for note in notes))
 
 
-def identify(backend: Backend, dtype: str = "float32",
+def identify(backend: Backend, fmt: dtypes.Format = dtypes.FORMATS["float32"],
              optimizers: Sequence[str] | None = None) -> list[Fingerprint]:
     """Fingerprint each optimizer of ``backend`` by running its trajectories on the discriminating probes.
 
@@ -130,7 +130,7 @@ def identify(backend: Backend, dtype: str = "float32",
     dtype) and ``state_not_held`` are facts about the framework, not conventions, and apply to every candidate.
     """
     names = catalogue.optimizers() if optimizers is None else optimizers
-    return [_fingerprint(backend, optimizer, dtype) for optimizer in names]
+    return [_fingerprint(backend, optimizer, fmt) for optimizer in names]
 
 
 def to_json(fingerprints: Sequence[Fingerprint]) -> list[dict[str, object]]:

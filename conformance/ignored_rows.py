@@ -39,23 +39,23 @@ def _excused(backend, primitive, kind, cases, dtype):
 
 
 def compare_removed(backend: Backend, primitive: str, arrays: Mapping[str, np.ndarray], params: Mapping[str, object],
-                    dtype: str) -> dict[str, Comparison]:
-    """The loss and the gradient (upstream 1) of the batch against those of its kept rows; ``params`` holds
+                    fmt: dtypes.Format) -> dict[str, Comparison]:
+    """The loss and the gradient (upstream 1) of the batch against those of its kept rows in ``fmt``; ``params`` holds
     ``ignore_index`` and a reduction "mean" or "sum"."""
     prediction = catalogue.get(primitive).inputs[0]
     kept_arrays, kept_params, kept = _removed(primitive, arrays, params)
     sides = [(dict(arrays), dict(params)), (kept_arrays, kept_params)]
-    overflow = dtypes.get(dtype).overflow
+    overflow = fmt.overflow
     ref = [checks.reference_params(backend, primitive, p) for _, p in sides]
-    loss_budget = sum(budgets.forward(primitive, a, r, dtype) for (a, _), r in zip(sides, ref))
-    full, part = (backend.forward(primitive, a, p, dtype) for a, p in sides)
-    hit, ids = _excused(backend, primitive, "forward", sides, dtype)
+    loss_budget = sum(budgets.forward(primitive, a, r, fmt) for (a, _), r in zip(sides, ref))
+    full, part = (backend.forward(primitive, a, p, fmt.name) for a, p in sides)
+    hit, ids = _excused(backend, primitive, "forward", sides, fmt.name)
     result = {"loss": compare(full, part, loss_budget, np.asarray(hit) if ids else None, ids, overflow)}
     one = np.asarray(1.0)
-    grad_full, grad_part = (backend.vjp(primitive, a, p, one, dtype)[prediction] for a, p in sides)
-    budget_full, budget_part = (budgets.backward(primitive, a, one, r, dtype)[prediction]
+    grad_full, grad_part = (backend.vjp(primitive, a, p, one, fmt.name)[prediction] for a, p in sides)
+    budget_full, budget_part = (budgets.backward(primitive, a, one, r, fmt)[prediction]
                                 for (a, _), r in zip(sides, ref))
-    hit, ids = _excused(backend, primitive, "vjp", [({**a, "grad_output": one}, p) for a, p in sides], dtype)
+    hit, ids = _excused(backend, primitive, "vjp", [({**a, "grad_output": one}, p) for a, p in sides], fmt.name)
     result["grad of kept rows"] = compare(grad_full[kept], grad_part, budget_full[kept] + budget_part,
                                           np.asarray(hit) if ids else None, ids, overflow)
     result["grad of ignored rows"] = compare(grad_full[~kept], np.zeros_like(grad_full[~kept]), 0.0)
@@ -68,6 +68,6 @@ def case(primitive: str, arrays: Mapping[str, np.ndarray], params: Mapping[str, 
             "spec": "docs/spec/losses.md#ignored-rows"}
 
 
-def run_case(backend: Backend, case: Mapping[str, object]) -> dict[str, Comparison]:
-    """Re-run a recorded ``ignored_rows`` case against ``backend``."""
-    return compare_removed(backend, case["primitive"], case["arrays"], case["params"], case["dtype"])
+def run_case(backend: Backend, case: Mapping[str, object], fmt: dtypes.Format) -> dict[str, Comparison]:
+    """Re-run a recorded ``ignored_rows`` case against ``backend`` in ``fmt`` (resolved by ``checks.run_case``)."""
+    return compare_removed(backend, case["primitive"], case["arrays"], case["params"], fmt)

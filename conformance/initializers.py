@@ -32,8 +32,8 @@ CDF_POINTS = 64
 _LOG_TERM = log(2.0 / FALSE_ALARM_PER_CHECK)  # two-sided: alpha / 2 for each tail
 
 
-def _rel(dtype: str) -> float:
-    return float(gamma(SAMPLE_ROUNDINGS, dtypes.get(dtype).unit_roundoff))
+def _rel(fmt: dtypes.Format) -> float:
+    return float(gamma(SAMPLE_ROUNDINGS, fmt.unit_roundoff))
 
 
 def _spread(d: init.Law, w: np.ndarray) -> np.ndarray:
@@ -41,13 +41,13 @@ def _spread(d: init.Law, w: np.ndarray) -> np.ndarray:
     return abs(d.loc) + np.abs(np.asarray(w, dtype=np.float64) - d.loc)
 
 
-def support_interval(d: init.Law, dtype: str) -> tuple[float, float, float]:
+def support_interval(d: init.Law, fmt: dtypes.Format) -> tuple[float, float, float]:
     """(lower, upper, allowance): every weight must lie in [lower - allowance, upper + allowance]; the allowance
     is the rounding of the bound itself (gamma_4 u of max(|lower|, |upper|)), 0 for a constant (exact)."""
     if d.kind == "constant":
         return d.lower, d.upper, 0.0
     finite = [abs(v) for v in (d.lower, d.upper, d.loc) if not isinf(v)]
-    return d.lower, d.upper, _rel(dtype) * max(finite) + dtypes.get(dtype).tiny
+    return d.lower, d.upper, _rel(fmt) * max(finite) + fmt.tiny
 
 
 def _subgaussian_scale(d: init.Law) -> float:
@@ -58,19 +58,19 @@ def _subgaussian_scale(d: init.Law) -> float:
     return half_width if d.kind != "normal" else min(d.scale, half_width)
 
 
-def mean_budget(d: init.Law, w: np.ndarray, dtype: str) -> float:
+def mean_budget(d: init.Law, w: np.ndarray, fmt: dtypes.Format) -> float:
     """Budget of |mean(w) - E w| over n independent weights: P(|mean - E w| >= t) <= 2 exp(-n t**2 / (2 s**2)) =
     alpha at t = s sqrt(2 log(2 / alpha) / n) (s from ``_subgaussian_scale``), plus each weight's rounding
     (gamma_4 u of |loc| + |w - loc|, averaged) and the float64 sum of the check (gamma_n u64 of mean |w|)."""
     w = np.asarray(w, dtype=np.float64)
     n = w.size
     statistical = _subgaussian_scale(d) * sqrt(2.0 * _LOG_TERM / n)
-    rounding = _rel(dtype) * float(np.mean(_spread(d, w)))
-    summation = float(gamma(n, dtypes.get("float64").unit_roundoff)) * float(np.mean(np.abs(w)))
+    rounding = _rel(fmt) * float(np.mean(_spread(d, w)))
+    summation = float(gamma(n, dtypes.FLOAT64.unit_roundoff)) * float(np.mean(np.abs(w)))
     return statistical + rounding + summation
 
 
-def variance_budget(d: init.Law, w: np.ndarray, dtype: str) -> float:
+def variance_budget(d: init.Law, w: np.ndarray, fmt: dtypes.Format) -> float:
     """Budget of |mean((w - E w)**2) - Var w| over n independent weights.
 
     Bounded support: each (w - E w)**2 lies in [0, M], M = max((upper - E w)**2, (lower - E w)**2), so by
@@ -85,9 +85,9 @@ def variance_budget(d: init.Law, w: np.ndarray, dtype: str) -> float:
         statistical = d.scale ** 2 * (2.0 * sqrt(n * _LOG_TERM) + 2.0 * _LOG_TERM) / n
     else:
         statistical = max((d.upper - m) ** 2, (d.lower - m) ** 2) * sqrt(_LOG_TERM / (2.0 * n))
-    rel = _rel(dtype)
+    rel = _rel(fmt)
     rounding = (2.0 * rel + rel * rel) * float(np.mean(_spread(d, w) ** 2)) * 2.0
-    arithmetic = float(gamma(n + 3, dtypes.get("float64").unit_roundoff)) * (float(np.mean((w - m) ** 2)) + s)
+    arithmetic = float(gamma(n + 3, dtypes.FLOAT64.unit_roundoff)) * (float(np.mean((w - m) ** 2)) + s)
     return statistical + rounding + arithmetic
 
 
@@ -107,13 +107,13 @@ def _max_density(d: init.Law) -> float:
     return 1.0 / (d.scale * sqrt(2.0 * pi) * mass)
 
 
-def cdf_budget(d: init.Law, n: int, t: np.ndarray, dtype: str) -> np.ndarray:
+def cdf_budget(d: init.Law, n: int, t: np.ndarray, fmt: dtypes.Format) -> np.ndarray:
     """Budget of |F_n(t) - F(t)| at each point t: the Dvoretzky-Kiefer-Wolfowitz inequality with Massart's
     constant, P(sup_t |F_n(t) - F(t)| > e) <= 2 exp(-2 n e**2) = alpha at e = sqrt(log(2 / alpha) / (2 n)); plus
     the discreteness of the framework's sampler and the dtype (2 u: a sampler built on 24-bit uniforms moves the
     CDF by at most 2**-23) and the rounding of the weights near t (max density x 2 gamma_4 u (|loc| + |t - loc|))."""
-    u, t = dtypes.get(dtype).unit_roundoff, np.asarray(t, dtype=np.float64)
-    shift = 2.0 * _rel(dtype) * _spread(d, t)
+    u, t = fmt.unit_roundoff, np.asarray(t, dtype=np.float64)
+    shift = 2.0 * _rel(fmt) * _spread(d, t)
     return sqrt(_LOG_TERM / (2.0 * n)) + 2.0 * u + _max_density(d) * shift
 
 
@@ -131,11 +131,11 @@ def median(d: init.Law) -> float:
     return (low + high) / 2.0
 
 
-def independence_budget(d: init.Law, n: int, dtype: str) -> float:
+def independence_budget(d: init.Law, n: int, fmt: dtypes.Format) -> float:
     """Budget of |K / n - 1/4|, K = the number of positions where the draws of two seeds are both at most the
     median: under independence the n indicators are independent Bernoulli(1/4), and Hoeffding gives
     t = sqrt(log(2 / alpha) / (2 n)); plus twice ``cdf_budget``'s discreteness and rounding at the median (each
     draw's probability of being below it moves by at most that much). The same draw twice gives K / n = 1/2."""
     m = median(d)
-    rounding = float(cdf_budget(d, 1, np.asarray(m), dtype)) - sqrt(_LOG_TERM / 2.0)
+    rounding = float(cdf_budget(d, 1, np.asarray(m), fmt)) - sqrt(_LOG_TERM / 2.0)
     return sqrt(_LOG_TERM / (2.0 * n)) + 2.0 * rounding

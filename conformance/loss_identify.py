@@ -19,7 +19,7 @@ from nnspec.adapters.base import Backend, UnsupportedError
 from nnspec.conformance import budgets, checks
 from nnspec.conformance.comparison import compare
 from nnspec.conformance.identify import Fingerprint
-from nnspec.reference import catalogue
+from nnspec.reference import catalogue, dtypes
 
 __all__ = ["PROBES", "CANDIDATES", "identify"]
 
@@ -37,29 +37,29 @@ PROBES = {
 }
 
 
-def _ratio(observed: np.ndarray, primitive: str, arrays, params, dtype: str) -> float:
+def _ratio(observed: np.ndarray, primitive: str, arrays, params, fmt: dtypes.Format) -> float:
     forward = catalogue.get(primitive).module.forward
     expected = forward(**arrays, **{k: v for k, v in params.items() if k in inspect.signature(forward).parameters})
     if np.shape(observed) != np.shape(expected):
         return float("inf")
-    return compare(observed, expected, budgets.forward(primitive, arrays, params, dtype)).ratio
+    return compare(observed, expected, budgets.forward(primitive, arrays, params, fmt)).ratio
 
 
-def _fingerprint(backend: Backend, primitive: str, dtype: str) -> Fingerprint:
+def _fingerprint(backend: Backend, primitive: str, fmt: dtypes.Format) -> Fingerprint:
     arrays = PROBES[primitive]
     declared_all = checks.reference_params(backend, primitive, {"reduction": "none"})
     declared = {"last_axis": declared_all.pop("last_axis", None)}
     try:
-        observed = np.asarray(backend.forward(primitive, arrays, {"reduction": "none"}, dtype), dtype=np.float64)
+        observed = np.asarray(backend.forward(primitive, arrays, {"reduction": "none"}, fmt.name), dtype=np.float64)
     except (UnsupportedError, NotImplementedError) as error:
         return Fingerprint(primitive, "unsupported", declared=declared, note=str(error))
-    ratios = [(_ratio(observed, primitive, arrays, {**declared_all, "last_axis": c}, dtype), {"last_axis": c})
+    ratios = [(_ratio(observed, primitive, arrays, {**declared_all, "last_axis": c}, fmt), {"last_axis": c})
               for c in CANDIDATES]
     return Fingerprint.from_ratios(primitive, ratios, declared)
 
 
-def identify(backend: Backend, dtype: str = "float32") -> list[Fingerprint]:
-    """One fingerprint of ``last_axis`` per loss of ``PROBES`` the backend declares (and declares ``dtype`` for)."""
+def identify(backend: Backend, fmt: dtypes.Format = dtypes.FORMATS["float32"]) -> list[Fingerprint]:
+    """One fingerprint of ``last_axis`` per loss of ``PROBES`` the backend declares (and declares ``fmt`` for)."""
     caps = backend.capabilities()
-    return [_fingerprint(backend, primitive, dtype) for primitive in PROBES
-            if primitive in caps.primitives and caps.declares_dtype(primitive, dtype)]
+    return [_fingerprint(backend, primitive, fmt) for primitive in PROBES
+            if primitive in caps.primitives and caps.declares_dtype(primitive, fmt.name)]

@@ -24,7 +24,7 @@ def accumulated_mean(full: np.ndarray, parts: list[np.ndarray], values: list[np.
     weighted = sum(n / total * np.asarray(b, dtype=np.float64) for n, b in zip(sizes, parts))
     magnitude = sum(n / total * np.abs(np.asarray(v, dtype=np.float64)) for n, v in zip(sizes, values))
     return np.asarray(full, dtype=np.float64) + weighted + gamma(len(sizes) + 1,
-                                                                  dtypes.get("float64").unit_roundoff) * magnitude
+                                                                  dtypes.FLOAT64.unit_roundoff) * magnitude
 
 
 def distinct_orders_min_examples() -> int:

@@ -91,16 +91,15 @@ def bound(layers, x: np.ndarray, target: np.ndarray, loss: str, loss_params: Map
 
 
 def budget(layers, x: np.ndarray, target: np.ndarray, loss: str, loss_params: Mapping[str, object],
-           dtype: str) -> dict:
-    """Budgets for a sequential network's loss and every parameter gradient: :func:`bound` in ``dtype`` and in
+           fmt: dtypes.Format) -> dict:
+    """Budgets for a sequential network's loss and every parameter gradient: :func:`bound` in ``fmt`` and in
     float64, plus the underflow floor.
 
     ``layers`` are ``nnspec.reference.network.Layer`` in float64 with the backend's conventions applied.
     Returns ``{"loss": float, "weights": [array], "biases": [array]}``.
     """
-    low, high = (bound(layers, x, target, loss, loss_params, fmt)
-                 for fmt in (dtypes.get(dtype), dtypes.get("float64")))
-    floor = UNDERFLOW_FLOOR * dtypes.get(dtype).tiny
+    low, high = (bound(layers, x, target, loss, loss_params, f) for f in (fmt, dtypes.FLOAT64))
+    floor = UNDERFLOW_FLOOR * fmt.tiny
     return {
         "loss": float(low["loss"] + high["loss"] + floor),
         "weights": [a + b + floor for a, b in zip(low["weights"], high["weights"])],

@@ -24,25 +24,24 @@ FEATURE = "batch_norm_running_stats"
 
 
 def running_statistics(backend: Backend, batches: Sequence[np.ndarray], momentum: float, x: np.ndarray,
-                       weight: np.ndarray, bias: np.ndarray, eps: float, dtype: str) -> dict[str, Comparison]:
+                       weight: np.ndarray, bias: np.ndarray, eps: float, fmt: dtypes.Format) -> dict[str, Comparison]:
     """The running mean and variance after the batches, against the reference under the backend's declared
     conventions (momentum_weights, running_variance); the inference output at the running statistics the backend
     returned, so that a wrong inference formula is not hidden behind (or blamed on) the statistics."""
     conventions = dict(backend.capabilities().conventions.get(FEATURE, {}))
     observed_mean, observed_var, observed_y = backend.batch_norm_running_stats(
-        list(batches), momentum, x, weight, bias, eps, dtype)
+        list(batches), momentum, x, weight, bias, eps, fmt.name)
     expected_mean, expected_var = running_stats.after_batches(list(batches), momentum=momentum, **conventions)
-    bounds = {fmt: room.statistics_bound(list(batches), momentum, conventions, dtypes.get(fmt))
-              for fmt in (dtype, "float64")}
+    bounds = {f.name: room.statistics_bound(list(batches), momentum, conventions, f) for f in (fmt, dtypes.FLOAT64)}
     at = (np.asarray(observed_mean, dtype=np.float64), np.asarray(observed_var, dtype=np.float64))
     with np.errstate(all="ignore"):
         expected_y = running_stats.inference(x, weight, bias, *at, eps=eps)
-        y_budget = total(lambda fmt: room.inference_bound(x, weight, bias, *at, eps, fmt), dtype)
-    overflow = dtypes.get(dtype).overflow
+        y_budget = total(lambda f: room.inference_bound(x, weight, bias, *at, eps, f), fmt)
+    overflow = fmt.overflow
     return {
-        "running_mean": compare(observed_mean, expected_mean, total(lambda f: bounds[f.name]["running_mean"], dtype),
+        "running_mean": compare(observed_mean, expected_mean, total(lambda f: bounds[f.name]["running_mean"], fmt),
                                 overflow=overflow),
-        "running_var": compare(observed_var, expected_var, total(lambda f: bounds[f.name]["running_var"], dtype),
+        "running_var": compare(observed_var, expected_var, total(lambda f: bounds[f.name]["running_var"], fmt),
                                overflow=overflow),
         "inference output": compare(observed_y, expected_y, y_budget, overflow=overflow),
     }
@@ -56,29 +55,28 @@ def case(batches: Sequence[np.ndarray], momentum: float, x, weight, bias, eps: f
             "spec": "docs/spec/normalization.md#running-statistics"}
 
 
-def run_case(backend: Backend, recorded: Mapping[str, object]) -> dict[str, Comparison]:
-    """Re-run a recorded running-statistics case against ``backend``."""
+def run_case(backend: Backend, recorded: Mapping[str, object], fmt: dtypes.Format) -> dict[str, Comparison]:
+    """Re-run a recorded running-statistics case against ``backend`` in ``fmt`` (resolved by ``checks.run_case``)."""
     arrays, params = recorded["arrays"], recorded["params"]
     batches = [arrays[f"batch{i}"] for i in range(params["batches"])]
     return running_statistics(backend, batches, params["momentum"], arrays["x"], arrays["weight"], arrays["bias"],
-                              params["eps"], recorded["dtype"])
+                              params["eps"], fmt)
 
 
-def identify(backend: Backend, dtype: str = "float32") -> list[dict[str, str]]:
+def identify(backend: Backend, fmt: dtypes.Format = dtypes.FORMATS["float32"]) -> list[dict[str, str]]:
     """The convention combinations (``running_stats.CONVENTIONS``) whose running statistics match the backend's
     on the room's fixed ``PROBE`` within budget: one for a backend that follows a named variant, none for one
     that follows none. The declaration is not consulted (docs/spec/normalization.md#running-statistics)."""
     probe = room.PROBE
-    batches = [dtypes.round_to(b, dtype) for b in probe["batches"]]
+    batches = [fmt.round(b) for b in probe["batches"]]
     observed = backend.batch_norm_running_stats(batches, probe["momentum"], probe["x"], probe["weight"],
-                                                probe["bias"], probe["eps"], dtype)[:2]
+                                                probe["bias"], probe["eps"], fmt.name)[:2]
     matches = []
     for values in itertools.product(*running_stats.CONVENTIONS.values()):
         variant = dict(zip(running_stats.CONVENTIONS, values))
         expected = running_stats.after_batches(batches, momentum=probe["momentum"], **variant)
-        bounds = {fmt: room.statistics_bound(batches, probe["momentum"], variant, dtypes.get(fmt))
-                  for fmt in (dtype, "float64")}
-        if all(compare(o, e, total(lambda f, k=k, b=bounds: b[f.name][k], dtype)).ok
+        bounds = {f.name: room.statistics_bound(batches, probe["momentum"], variant, f) for f in (fmt, dtypes.FLOAT64)}
+        if all(compare(o, e, total(lambda f, k=k, b=bounds: b[f.name][k], fmt)).ok
                for o, e, k in zip(observed, expected, ("running_mean", "running_var"))):
             matches.append(variant)
     return matches

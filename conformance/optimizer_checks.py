@@ -26,8 +26,8 @@ from nnspec.conformance import budgets
 from nnspec.conformance.comparison import Comparison, compare
 from nnspec.reference import catalogue, dtypes
 
-__all__ = ["UnreachableState", "require", "declared", "reference_keywords", "step_reference", "steps", "trajectory",
-           "compare_trajectory", "case", "run_case", "SPEC"]
+__all__ = ["UnreachableState", "require", "declared", "with_fixed", "reference_keywords", "step_reference", "steps",
+           "trajectory", "compare_trajectory", "case", "run_case", "SPEC"]
 
 SPEC = "docs/spec/optimizers.md#conformance"
 # A declaration (``OptimizerDeclaration``) holds conventions, which are reference keywords, apart from precision facts
@@ -56,6 +56,22 @@ def require(checker, optimizer: str, prop: str) -> None:
 def declared(backend: Backend, optimizer: str) -> OptimizerDeclaration:
     """What the backend declares for ``optimizer`` (an empty declaration when it declares none)."""
     return backend.capabilities().optimizers.get(optimizer, OptimizerDeclaration())
+
+
+def with_fixed(backend: Backend, optimizer: str, hyper: Mapping[str, object]) -> dict[str, object]:
+    """The drawn ``hyper`` with every hyperparameter the backend declares fixed (a convention key that is a
+    hyperparameter: Keras's SGD ``dampening`` 0, an Adam without weight decay's ``weight_decay`` 0) set to the
+    declared value: the backend is handed, and the case records, what the framework really computes, so a
+    framework that lacks an option is checked on every draw instead of rejecting most of them.
+
+    Example:
+        >>> from types import SimpleNamespace
+        >>> caps = SimpleNamespace(optimizers={"adam": OptimizerDeclaration(conventions={"weight_decay": 0.0})})
+        >>> with_fixed(SimpleNamespace(capabilities=lambda: caps), "adam", {"lr": 0.1, "weight_decay": 0.5})
+        {'lr': 0.1, 'weight_decay': 0.0}
+    """
+    fixed = declared(backend, optimizer).conventions
+    return {name: fixed.get(name, value) for name, value in hyper.items()}
 
 
 def reference_keywords(optimizer: str, hyper: Mapping[str, object], declaration: OptimizerDeclaration) -> dict:
@@ -166,12 +182,12 @@ def _compare_step(index: int, observed, expected, budget: Mapping[str, np.ndarra
 
 
 def steps(backend: Backend, optimizer: str, hyper: Mapping[str, object], param: np.ndarray,
-          grads: Sequence[np.ndarray], dtype: str) -> dict[str, Comparison]:
+          grads: Sequence[np.ndarray], fmt: dtypes.Format) -> dict[str, Comparison]:
     """Per-step comparison from identical state (the first step from a fresh optimizer: ``state=None``)."""
     declaration = declared(backend, optimizer)
     keywords = reference_keywords(optimizer, hyper, declaration)
     ref = catalogue.optimizer(optimizer).module
-    param_d, state_d = _in_dtype(ref, param, None, None, dtype, keywords)
+    param_d, state_d = _in_dtype(ref, param, None, None, fmt, keywords)
     result: dict[str, Comparison] = {}
     for index, grad in enumerate(grads, 1):
         given = _as64(state_d)
@@ -180,17 +196,17 @@ def steps(backend: Backend, optimizer: str, hyper: Mapping[str, object], param: 
         with np.errstate(invalid="ignore"):
             expected_param, expected_state = ref.step(param64, grad, start, **step_keywords)
         if not _finite(expected_param, expected_state):
-            raise UnreachableState(f"{optimizer}: the float64 step from the {dtype} reference's state {given} is "
+            raise UnreachableState(f"{optimizer}: the float64 step from the {fmt.name} reference's state {given} is "
                                    "not finite (a state that underflowed in the dtype)")
         observed = backend.optimizer_step(optimizer, dict(hyper), param64, grad,
-                                          None if index == 1 else given, dtype)
-        budget = budgets.optimizer_steps(optimizer, step_keywords, param64, [grad], start, dtype,
+                                          None if index == 1 else given, fmt.name)
+        budget = budgets.optimizer_steps(optimizer, step_keywords, param64, [grad], start, fmt,
                                          declaration.precision)[0]
         result.update(_compare_step(index, observed, (expected_param, expected_state._asdict()), budget,
                                     not_held=declaration.state_not_held))
         if any(not c.ok for c in result.values()):
             break
-        param_d, state_d = _in_dtype(ref, param_d, grad, state_d, dtype, keywords)
+        param_d, state_d = _in_dtype(ref, param_d, grad, state_d, fmt, keywords)
     return result
 
 
@@ -206,31 +222,31 @@ def _finite(param, state) -> bool:
     return all(bool(np.all(np.isfinite(a))) for a in arrays)
 
 
-def _in_dtype(ref, param, grad, state, dtype: str, keywords):
-    """The reference's next (param, state) in ``dtype``, exact in it: ``init`` when ``grad`` is None, else one
-    step. numpy computes in float16/32/64 itself; for a dtype it lacks (bfloat16) the float64 step is rounded
-    to the dtype, a state exact in the dtype as well (the per-step check needs nothing more of it)."""
-    if dtype in ("float64", "float32", "float16"):
+def _in_dtype(ref, param, grad, state, fmt: dtypes.Format, keywords):
+    """The reference's next (param, state) in ``fmt``, exact in it: ``init`` when ``grad`` is None, else one
+    step. numpy computes in float16/32/64 itself; for a format it lacks (bfloat16) the float64 step is rounded
+    to the format, a state exact in it as well (the per-step check needs nothing more of it)."""
+    if fmt.name in ("float64", "float32", "float16"):
         if grad is None:
-            param = np.asarray(param, dtype=dtype)
+            param = np.asarray(param, dtype=fmt.name)
             return param, ref.init(param, **keywords)
-        return ref.step(param, np.asarray(grad, dtype=dtype), state, **keywords)
-    param = dtypes.round_to(param, dtype)
+        return ref.step(param, np.asarray(grad, dtype=fmt.name), state, **keywords)
+    param = fmt.round(param)
     param, state = (param, ref.init(param, **keywords)) if grad is None else ref.step(param, grad, state, **keywords)
     # arrays are rounded; scalars (step, NAdam's mu_product) stay: the budgets round mu_product on loading
-    rounded = {k: (dtypes.round_to(v, dtype) if isinstance(v, np.ndarray) else v) for k, v in state._asdict().items()}
-    return dtypes.round_to(param, dtype), ref.State(**rounded)
+    rounded = {k: (fmt.round(v) if isinstance(v, np.ndarray) else v) for k, v in state._asdict().items()}
+    return fmt.round(param), ref.State(**rounded)
 
 
 def trajectory(backend: Backend, optimizer: str, hyper: Mapping[str, object], param: np.ndarray,
-               grads: Sequence[np.ndarray], dtype: str) -> dict[str, Comparison]:
+               grads: Sequence[np.ndarray], fmt: dtypes.Format) -> dict[str, Comparison]:
     """A free-running trajectory against the float64 reference under budgets that grow with the step count."""
-    observed = backend.optimizer_trajectory(optimizer, dict(hyper), param, list(grads), dtype)
-    return compare_trajectory(observed, optimizer, hyper, param, grads, dtype, declared(backend, optimizer))
+    observed = backend.optimizer_trajectory(optimizer, dict(hyper), param, list(grads), fmt.name)
+    return compare_trajectory(observed, optimizer, hyper, param, grads, fmt, declared(backend, optimizer))
 
 
 def compare_trajectory(observed, optimizer: str, hyper: Mapping[str, object], param: np.ndarray,
-                       grads: Sequence[np.ndarray], dtype: str, declaration: OptimizerDeclaration,
+                       grads: Sequence[np.ndarray], fmt: dtypes.Format, declaration: OptimizerDeclaration,
                        require_state: bool = True) -> dict[str, Comparison]:
     """Compare a backend's trajectory (``optimizer_trajectory``'s result) with the reference evaluated in
     ``declaration`` (the backend's, or a candidate that ``nnspec identify`` tries, which compares only the
@@ -240,7 +256,7 @@ def compare_trajectory(observed, optimizer: str, hyper: Mapping[str, object], pa
     param64, state = np.asarray(param, dtype=np.float64), ref.init(np.asarray(param, dtype=np.float64), **keywords)
     # (with float32 coefficient groups the steps run at step_reference's keywords, whose lr differs by the float32
     # rounding of beta relative to 1 - beta**t, 1e-5 for 0.999 at t = 1: these budgets move by as little)
-    step_budgets = budgets.optimizer_steps(optimizer, keywords, param64, grads, state, dtype,
+    step_budgets = budgets.optimizer_steps(optimizer, keywords, param64, grads, state, fmt,
                                            declaration.precision)
     result: dict[str, Comparison] = {}
     for index, (grad, obs, budget) in enumerate(zip(grads, observed, step_budgets), 1):
@@ -263,12 +279,13 @@ def case(kind: str, optimizer: str, hyper: Mapping[str, object], param: np.ndarr
     return {"kind": kind, "primitive": optimizer, "arrays": arrays, "params": params, "spec": SPEC}
 
 
-def run_case(backend: Backend, recorded: Mapping[str, object]) -> dict[str, Comparison]:
-    """Re-run a recorded ``optimizer_steps`` or ``optimizer_trajectory`` case against ``backend``."""
+def run_case(backend: Backend, recorded: Mapping[str, object], fmt: dtypes.Format) -> dict[str, Comparison]:
+    """Re-run a recorded ``optimizer_steps`` or ``optimizer_trajectory`` case against ``backend`` in ``fmt``
+    (resolved by ``checks.run_case``)."""
     arrays, params = recorded["arrays"], recorded["params"]
     grads = [arrays[f"grad_{i}"] for i in range(1, sum(k.startswith("grad_") for k in arrays) + 1)]
     checks = {"optimizer_steps": steps, "optimizer_trajectory": trajectory}
     if recorded["kind"] not in checks:
         raise ValueError(f"run_case: optimizer case kind must be one of {', '.join(checks)}, got {recorded['kind']!r}")
     return checks[recorded["kind"]](backend, params["optimizer"], params["hyper"], arrays["param"], grads,
-                                    recorded["dtype"])
+                                    fmt)

@@ -207,12 +207,13 @@ def _print_distinct(records: list, terminalreporter, *, most: int = 40) -> None:
     failing = [r for r in records if r.outcome in _BAD and r.failures]
     if not failing:
         return
-    terminalreporter.write_sep("-", "nnspec failures, one per input class or error")
+    terminalreporter.write_sep("-", "nnspec failures, one per input class (and hyperparameter variant) or error")
     for record in failing[:most]:
         terminalreporter.write_line(f"{record.nodeid}: {len(record.failures)} distinct failure"
                                     f"{'s' if len(record.failures) > 1 else ''}")
         for failure in record.failures:
-            terminalreporter.write_line(f"  [{failure['class']}] {failure['message'].splitlines()[0]}")
+            variant = f"; {failure['variant']}" if failure.get("variant") else ""
+            terminalreporter.write_line(f"  [{failure['class']}{variant}] {failure['message'].splitlines()[0]}")
             if failure["replay"]:
                 terminalreporter.write_line(f"    {failure['replay']}")
     if len(failing) > most:

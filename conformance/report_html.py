@@ -1,9 +1,10 @@
 """The report as one self-contained HTML page, DIR/report.html beside report.json (docs/report-schema.md#reporthtml).
 
 Rendered from the report.json dict alone, so an old report renders as a new one does
-(``nnspec report-html REPORT.json``). One file, readable offline: inline CSS and SVG, no script, no font, no
-network; its Content-Security-Policy forbids any script. Every text a backend or a run provides goes through
-:func:`html.escape`, so a message holding ``<script>`` reads as text. The same report renders to the same bytes.
+(``nnspec report-html REPORT.json``). One file, readable offline: inline CSS and SVG (the error/budget plot drawn
+by matplotlib, nnspec.conformance.report_plots), no script, no font, no network; its Content-Security-Policy
+forbids any script. Every text a backend or a run provides goes through :func:`html.escape` (the plot's text,
+matplotlib's SVG writer), so a message holding ``<script>`` reads as text. The same report renders to the same bytes.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import re
 import shlex
 from collections.abc import Iterator, Mapping, Sequence
 from string import Template
+
+from nnspec.conformance import report_plots
 
 __all__ = ["MEANINGS", "EXIT_MEANINGS", "render"]
 
@@ -29,7 +32,8 @@ MEANINGS: dict[str, tuple[str, bool]] = {
     "passed": ("every check within budget (examples a known issue excused are counted: +known k/n)", False),
     "excused": ("every element checked was covered by a documented known issue: nothing was really checked",
                 False),
-    "unsupported": ("the backend does not declare the primitive, feature or dtype", False),
+    "unsupported": ("the backend does not declare the primitive, feature or dtype, or rejected every draw of the "
+                    "test (counted: -r N)", False),
     "skipped": ("a fixed case the backend cannot run (a hyperparameter it lacks)", False),
 }
 
@@ -57,7 +61,8 @@ pre{white-space:pre-wrap;overflow-wrap:anywhere;background:#f6f6f6;border:1px so
 .badge{display:inline-block;padding:1px 8px;margin:2px;border-radius:9px;border:1px solid #999}
 .status-0,.level-reached{background:#d8f3dc}.status-bad,.level-not_reached{background:#ffd6d6}
 .level-not_declared{background:#eee}
-article{border-left:4px solid #c00;padding:.2em .8em;margin:.8em 0}svg{vertical-align:middle}
+article{border-left:4px solid #c00;padding:.2em .8em;margin:.8em 0}figure.plot{margin:.5em 0}
+figure.plot svg{max-width:100%;height:auto}
 """
 
 _PAGE = Template("""<!DOCTYPE html>
@@ -81,9 +86,12 @@ _PAGE = Template("""<!DOCTYPE html>
 $facts
 <h2 id="matrix">Matrix: primitive × dtype</h2>
 <p>Each cell: the worst outcome of its tests; e/b: the worst error/budget (≤ 1 passes); +known k/n: a known issue
-excused something in k of n examples; r rejected: draws the backend rejected as unsupported. The strip plots each
-test's worst error/budget on a log scale from 1e-6 to 1 (the red line).</p>
+excused something in k of n examples; r rejected: draws the backend rejected as unsupported.</p>
 $matrix
+<h2 id="distributions">Error/budget per primitive and dtype</h2>
+<p>Each mark: one test's worst error/budget over its examples (log scale; ≤ 1 passes, the red dashed line is the
+budget), the tests that passed, were excused or failed; a band per dtype.</p>
+$plots
 <h2 id="outcomes">Outcomes</h2>
 $legend
 <h2 id="failures">Failures, errors and timeouts ($failure_count)</h2>
@@ -153,16 +161,20 @@ def _facts(data: Mapping) -> str:
     return _rows(pairs)
 
 
-def _strip(ratios: Sequence[float]) -> str:
-    """An inline SVG: one tick per test at log10(error/budget) in [-6, 0], past 1 at the right edge."""
-    ticks = []
-    for ratio in ratios:
-        bad = not ratio <= 1.0
-        x = 120.0 if bad else 20 * (6 + max(-6.0, math.log10(ratio))) if ratio > 0 else 0.0
-        ticks.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="2" y2="14" stroke="{"#c00" if bad else "#1b6e3a"}"/>')
-    return ('<svg width="124" height="16" role="img" aria-label="error/budget of each test">'
-            '<line x1="0" x2="124" y1="8" y2="8" stroke="#bbb"/><line x1="120" x2="120" y1="0" y2="16" '
-            f'stroke="#c00" stroke-dasharray="2"/>{"".join(ticks)}</svg>')
+def _dtype_order(data: Mapping) -> list[str]:
+    """The dtypes checked, in declared order (options.dtypes)."""
+    return str(data.get("options", {}).get("dtypes", "")).split(",")
+
+
+def _plots(data: Mapping) -> str:
+    """The matplotlib figure (report_plots): each test's worst error/budget, per primitive and dtype."""
+    ratios: dict[tuple[str, str], list[float]] = {}
+    for case in data.get("cases", []):
+        if case.get("outcome") in _RATIO_SHOWN and case.get("examples"):
+            key = (str(case.get("primitive", "?")), str(case.get("dtype", "?")))
+            ratios.setdefault(key, []).append(_ratio(case.get("worst_ratio")))
+    figure = report_plots.distributions_svg(ratios, _dtype_order(data))
+    return f'<figure class="plot">\n{figure}\n</figure>' if figure else "<p>No test made a check.</p>"
 
 
 def _cell(cell: Mapping | None, anchor: str) -> str:
@@ -189,17 +201,13 @@ def _cell(cell: Mapping | None, anchor: str) -> str:
 
 def _matrix(data: Mapping) -> str:
     cells = {(c["primitive"], c["dtype"]): c for c in data.get("cells", [])}
-    order = str(data.get("options", {}).get("dtypes", "")).split(",")  # the dtypes checked, in declared order
+    order = _dtype_order(data)
     columns = sorted({d for _, d in cells}, key=lambda d: (order.index(d) if d in order else len(order), d))
-    ratios: dict[str, list[float]] = {}
-    for case in data.get("cases", []):
-        if case.get("outcome") in _RATIO_SHOWN and case.get("examples"):
-            ratios.setdefault(case["primitive"], []).append(_ratio(case.get("worst_ratio")))
     head = "".join(f"<th>{_e(d)}</th>" for d in columns)
-    rows = [f'<table class="matrix">\n<tr><th>primitive</th>{head}<th>error/budget</th></tr>']
+    rows = [f'<table class="matrix">\n<tr><th>primitive</th>{head}</tr>']
     for primitive in sorted({p for p, _ in cells}):
         row = "".join(_cell(cells.get((primitive, d)), _slug(primitive, d)) for d in columns)
-        rows.append(f"<tr><th>{_e(primitive)}</th>{row}<td>{_strip(ratios.get(primitive, []))}</td></tr>")
+        rows.append(f"<tr><th>{_e(primitive)}</th>{row}</tr>")
     return "\n".join(rows) + "\n</table>"
 
 
@@ -232,7 +240,8 @@ def _anchored(cases: Sequence[Mapping]) -> Iterator[tuple[Mapping, str, bool]]:
 def _failure(failure: Mapping) -> list[str]:
     """One distinct failure of a test: its input class, message, case file and replay command."""
     replay = failure.get("replay") or ""
-    lines = [f"<h4>failure: {_e(failure['class'])}</h4>"] if failure.get("class") else []
+    within = f" with {_e(failure['variant'])}" if failure.get("variant") else ""
+    lines = [f"<h4>failure: {_e(failure['class'])}{within}</h4>"] if failure.get("class") else []
     lines.append(f'<pre class="message">{_e(failure.get("message") or "(no message)")}</pre>')
     if replay:
         return [*lines, f"<p>case file: <code>{_e(_case_file(replay) or '?')}</code></p>",
@@ -251,7 +260,8 @@ def _failures(cases: Sequence[Mapping]) -> str:
                  f'{_e(case.get("primitive"))} · {_e(case.get("dtype"))} · {_e(case.get("property"))}</h3>',
                  f"<p><code>{_e(case.get('id'))}</code></p>"]
         if len(distinct) > 1:
-            lines.append(f"<p>{len(distinct)} distinct failures, one per input class or error:</p>")
+            lines.append(f"<p>{len(distinct)} distinct failures, one per input class (and hyperparameter variant) "
+                         "or error:</p>")
         for failure in distinct:
             lines += _failure(failure)
         articles.append("\n".join(lines) + "\n</article>")
@@ -298,6 +308,6 @@ def render(data: Mapping) -> str:
                         for k, v in data.get("levels", {}).items()),
         counts=_e(", ".join(f"{counts[o]} {o}" for o in [*MEANINGS, *sorted(set(counts) - set(MEANINGS))]
                             if o in counts) or "none"),
-        facts=_facts(data), matrix=_matrix(data), legend=_legend(data),
+        facts=_facts(data), matrix=_matrix(data), plots=_plots(data), legend=_legend(data),
         failure_count=len(bad), failures=_failures(bad), known_count=len(known), known=_known(known),
         environment=_rows(_flatten(environment) + _flatten({"options": options})))

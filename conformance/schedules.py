@@ -170,20 +170,20 @@ def recursive_bound(schedule: str, h: Mapping[str, object], rates: np.ndarray, u
     raise ValueError(f"schedules room: {schedule!r} has no recurrence in any framework")
 
 
-def budget(schedule: str, h: Mapping[str, object], rates: np.ndarray, dtype: str,
+def budget(schedule: str, h: Mapping[str, object], rates: np.ndarray, fmt: dtypes.Format,
            declaration: Mapping[str, object]) -> np.ndarray:
     """The per-step budget of the applied rates against the reference's ``rates`` (float64, the declared
     conventions): the framework's rate error in its rate dtype (closed form or recurrence), the rounding into
-    ``dtype``, the reference's own float64 error, the underflow floor."""
+    ``fmt``, the reference's own float64 error, the underflow floor."""
     conventions = {k: v for k, v in declaration.items() if k not in PRECISION_FACTS}
-    u64 = dtypes.get("float64").unit_roundoff
+    u64 = dtypes.FLOAT64.unit_roundoff
     rate_dtype = declaration.get("rate_dtype", "float64")
     rate_dtype = rate_dtype.get(schedule, "float64") if isinstance(rate_dtype, Mapping) else rate_dtype
+    # the declaration names its rate format (the backend protocol's names): resolved here, where it is read
     u_rate = dtypes.get(str(rate_dtype)).unit_roundoff
     if schedule in declaration.get("recursive", ()):
         framework = recursive_bound(schedule, h, rates, u_rate)
     else:
         framework = closed_form_bound(schedule, h, rates, u_rate, conventions)
-    fmt = dtypes.get(dtype)
     return (framework + fmt.unit_roundoff * np.abs(rates) + closed_form_bound(schedule, h, rates, u64, conventions)
             + UNDERFLOW_FLOOR * fmt.tiny)

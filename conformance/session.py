@@ -21,9 +21,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis.errors import Unsatisfiable
 
 from nnspec.conformance import report, runconfig, sweep
-from nnspec.conformance.checker import Checker, failure_label
+from nnspec.conformance.checker import Checker, failure_key
 from nnspec.conformance.guard import BackendError, BackendFault, BackendTimeout, GuardedBackend
 from nnspec.reference import catalogue
 
@@ -33,6 +34,8 @@ __all__ = ["Record", "Session", "Checker", "FAILING"]
 FAILING = frozenset({"failed", "error", "timeout", "crashed", "interrupted"})
 
 _PROPERTY = "nnspec-record"
+#: From this many failed tests a run that shrank them says that `--no-shrink` gives a first verdict faster.
+SHRINK_HINT = 3
 
 
 @dataclass
@@ -58,21 +61,23 @@ class Record:
     known_issues: set[str] = field(default_factory=set)
     duration: float = 0.0
     #: the distinct failures of the test, one per input class or error type (docs/report-schema.md#distinct-
-    #: failures): ``class``, ``message``, ``replay``; ``message`` and ``replay`` above are the first one's
+    #: failures): ``class``, ``variant`` (hyperparameters, "" for none), ``message``, ``replay``; ``message`` and
+    #: ``replay`` above are the first one's
     failures: list[dict[str, str]] = field(default_factory=list)
 
-    def add_failure(self, label: str, message: str, replay: str) -> None:
-        """Keep the latest failure of each label: Hypothesis replays each minimal example last."""
-        self.failures = [f for f in self.failures if f["class"] != label]
-        self.failures.append({"class": label, "message": message, "replay": replay})
+    def add_failure(self, label: str, message: str, replay: str, variant: str = "") -> None:
+        """Keep the latest failure of each (label, variant): Hypothesis replays each minimal example last."""
+        self.failures = [f for f in self.failures if (f["class"], f.get("variant", "")) != (label, variant)]
+        self.failures.append({"class": label, "variant": variant, "message": message, "replay": replay})
 
     def keep_failures(self, raised: BaseException) -> None:
         """Keep only the failures that the test finally raised (one, or each of Hypothesis' distinct failures in
-        an exception group), in the order of ``sweep.CLASSES``; the first becomes ``message`` and ``replay``."""
-        labels = {failure_label(error) for error in _leaves(raised)}
+        an exception group), in the order of ``sweep.CLASSES``, then of variant; the first becomes ``message``
+        and ``replay``."""
+        keys = {failure_key(error) for error in _leaves(raised)}
         order = {label: index for index, label in enumerate(sweep.CLASSES)}
-        kept = [f for f in self.failures if f["class"] in labels]
-        self.failures = sorted(kept, key=lambda f: order.get(f["class"], len(order)))
+        kept = [f for f in self.failures if (f["class"], f.get("variant", "")) in keys]
+        self.failures = sorted(kept, key=lambda f: (order.get(f["class"], len(order)), f.get("variant", "")))
         if self.failures:
             self.message, self.replay = self.failures[0]["message"], self.failures[0]["replay"]
 
@@ -196,6 +201,19 @@ class Session:
     def pytest_runtest_logstart(self, nodeid: str, location) -> None:
         self._started[nodeid] = time.monotonic()
 
+    @pytest.hookimpl(wrapper=True)
+    def pytest_pyfunc_call(self, pyfuncitem: pytest.Function):
+        """A test whose every draw the backend rejected (UnsupportedError for each variant drawn) checked
+        nothing: Hypothesis says Unsatisfiable; it is reported unsupported, with the rejections counted."""
+        try:
+            return (yield)
+        except Unsatisfiable:
+            record = self._current
+            if record is None or not record.rejected:
+                raise
+            pytest.skip(f"unsupported: the backend rejected all {record.rejected} draws "
+                        f"({'; '.join(record.rejected_reasons)})")
+
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call):
         outcome = yield
@@ -276,6 +294,11 @@ class Session:
         report.print_summary(self.records.values(), self.environment(), terminalreporter)
         if getattr(self, "verdict", None):
             terminalreporter.write_line(f"nnspec: FAILED: {self.verdict}", red=True, bold=True)
+        failing = sum(record.outcome == "failed" for record in self.records.values())
+        if failing >= SHRINK_HINT and not self.config.getoption("nnspec_no_shrink", False):
+            terminalreporter.write_line(f"nnspec: {failing} tests failed, each shrunk to a minimal example (hundreds "
+                                        "of backend calls each): while you iterate, `--no-shrink` and `-k AREA` give "
+                                        "a first verdict in a fraction of the time")
         if getattr(self, "report_path", None):
             terminalreporter.write_line(f"nnspec: report written to {self.report_path}")
 

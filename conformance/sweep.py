@@ -71,14 +71,14 @@ def values(dtype: str, start: int = 0, stop: int | None = None) -> np.ndarray:
         return bits.view(floating).astype(np.float64)
 
 
-def classes(x: np.ndarray, dtype: str) -> np.ndarray:
-    """The index in ``CLASSES`` of each value of ``x`` (exact in ``dtype``).
+def classes(x: np.ndarray, fmt: dtypes.Format) -> np.ndarray:
+    """The index in ``CLASSES`` of each value of ``x`` (exact in ``fmt``).
 
     Example:
-        >>> classes(np.array([0.0, 2.0 ** -24, 2.0 ** -14, 1.0, 60000.0, np.nan]), "float16").tolist()
+        >>> x = np.array([0.0, 2.0 ** -24, 2.0 ** -14, 1.0, 60000.0, np.nan])
+        >>> classes(x, dtypes.FORMATS["float16"]).tolist()
         [0, 1, 2, 3, 4, 0]
     """
-    fmt = dtypes.get(dtype)
     magnitude = np.abs(np.asarray(x, dtype=np.float64))
     with np.errstate(invalid="ignore"):
         return np.select(
@@ -102,20 +102,21 @@ class Judged:
 
 
 def _reference(primitive: str, direction: str, x: np.ndarray, ref_params: Mapping[str, object],
-               dtype: str) -> tuple[np.ndarray, np.ndarray]:
+               fmt: dtypes.Format) -> tuple[np.ndarray, np.ndarray]:
     """The float64 reference's value (forward, or the VJP with grad_output = 1) at ``x`` and its budget."""
     module = catalogue.get(primitive).module
     with np.errstate(all="ignore"):
         if direction == "forward":
             return (module.forward(x, **checks._accepted(module.forward, ref_params)),
-                    budgets.forward(primitive, {"x": x}, ref_params, dtype))
+                    budgets.forward(primitive, {"x": x}, ref_params, fmt))
         ones = np.ones_like(x)
         return (module.backward(x, grad_output=ones, **checks._accepted(module.backward, ref_params)),
-                budgets.backward(primitive, {"x": x}, ones, ref_params, dtype)["x"])
+                budgets.backward(primitive, {"x": x}, ones, ref_params, fmt)["x"])
 
 
-def judge(backend: Backend, primitive: str, direction: str, x: np.ndarray, dtype: str) -> Judged:
-    """Judge ``backend``'s ``primitive`` (its forward, or its VJP with grad_output = 1) at every element of ``x``,
+def judge(backend: Backend, primitive: str, direction: str, x: np.ndarray, fmt: dtypes.Format) -> Judged:
+    """Judge ``backend``'s ``primitive`` in ``fmt`` (its forward, or its VJP with grad_output = 1; the backend
+    and its known issues get the format's name) at every element of ``x``,
     as nnspec.conformance.checks.forward / vjp judge an example (same reference, conventions, budgets, excuses).
 
     One addition, for the inputs those checks never draw: a subnormal input may be read as zero of its sign
@@ -129,23 +130,23 @@ def judge(backend: Backend, primitive: str, direction: str, x: np.ndarray, dtype
         raise ValueError(f"sweep.judge: primitive must be elementwise, got {primitive!r} ({entry.kind})")
     params, ref_params = dict(entry.params), checks.reference_params(backend, primitive, {})
     if direction == "forward":
-        observed = backend.forward(primitive, {"x": x}, params, dtype)
-        excused, ids = excuses.element_mask(backend, primitive, "forward", {"x": x}, params, dtype)
+        observed = backend.forward(primitive, {"x": x}, params, fmt.name)
+        excused, ids = excuses.element_mask(backend, primitive, "forward", {"x": x}, params, fmt.name)
     else:
-        observed = backend.vjp(primitive, {"x": x}, params, np.ones_like(x), dtype).get("x")
+        observed = backend.vjp(primitive, {"x": x}, params, np.ones_like(x), fmt.name).get("x")
         excused, ids = excuses.element_mask(backend, primitive, "vjp", {"x": x, "grad_output": np.ones_like(x)},
-                                            params, dtype)
-    expected, budget = _reference(primitive, direction, x, ref_params, dtype)
+                                            params, fmt.name)
+    expected, budget = _reference(primitive, direction, x, ref_params, fmt)
     budget = np.array(np.broadcast_to(budget, x.shape))
-    overflow = dtypes.get(dtype).overflow
+    overflow = fmt.overflow
     if observed is None:
         return Judged(x, np.full_like(x, np.nan), expected, budget, np.full_like(x, np.inf),
                       Comparison(float("inf"), problem="the backend returned no gradient for 'x'"))
     observed = np.asarray(observed, dtype=np.float64)
     ratio = compare_elements(observed, expected, budget, overflow)
-    subnormal = np.flatnonzero((x != 0) & (np.abs(x) < dtypes.get(dtype).tiny))
+    subnormal = np.flatnonzero((x != 0) & (np.abs(x) < fmt.tiny))
     if subnormal.size:
-        at_zero, zero_budget = _reference(primitive, direction, np.copysign(0.0, x[subnormal]), ref_params, dtype)
+        at_zero, zero_budget = _reference(primitive, direction, np.copysign(0.0, x[subnormal]), ref_params, fmt)
         zero_budget = np.broadcast_to(zero_budget, subnormal.shape)
         closer = compare_elements(observed[subnormal], at_zero, zero_budget, overflow) < ratio[subnormal]
         expected, budget = expected.copy(), budget.copy()
@@ -185,9 +186,9 @@ class Tally:
         self.worst = merged
 
 
-def tally(judged: Judged, dtype: str) -> dict[str, Tally]:
-    """Group ``judged``'s elements by input class: counts, worst ratio, and the worst failing inputs."""
-    kind = classes(judged.x, dtype)
+def tally(judged: Judged, fmt: dtypes.Format) -> dict[str, Tally]:
+    """Group ``judged``'s elements by input class (of ``fmt``): counts, worst ratio, and the worst failing inputs."""
+    kind = classes(judged.x, fmt)
     result = {}
     for index, name in enumerate(CLASSES):
         members = np.flatnonzero(kind == index)

@@ -33,7 +33,7 @@ from nnspec.conformance.sweep import (
     values,
     worst_inputs,
 )
-from nnspec.reference import catalogue
+from nnspec.reference import catalogue, dtypes
 
 __all__ = ["sweep", "add_parser", "main"]
 
@@ -50,7 +50,8 @@ def _chunk(backend_spec: tuple[str, str, tuple[tuple[str, str], ...]], primitive
     if key not in _WORKER:
         name, device, options = backend_spec  # held to the adapter contract, as in nnspec run (guard.py)
         _WORKER[key] = GuardedBackend(load_backend(name, device, **dict(options)), timeout=None)
-    return direction, start, tally(judge(_WORKER[key], primitive, direction, values(dtype, start, stop), dtype), dtype)
+    fmt = dtypes.get(dtype)  # the command line's name, resolved where the worker receives it
+    return direction, start, tally(judge(_WORKER[key], primitive, direction, values(dtype, start, stop), fmt), fmt)
 
 
 def _tallies_to_json(tallies: Mapping[str, Tally]) -> dict:

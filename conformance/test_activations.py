@@ -25,7 +25,7 @@ def _params(primitive: str, slope: float) -> dict[str, object]:
 @given(data=st.data(), slope=SLOPES)
 def test_elementwise_forward_matches_reference(checker, primitive, data, slope):
     checker.require(primitive, "forward")
-    x = data.draw(activation_inputs(checker.dtype), label="x")
+    x = data.draw(activation_inputs(checker.fmt), label="x")
     checker.forward(primitive, {"x": x}, _params(primitive, slope))
 
 
@@ -33,8 +33,8 @@ def test_elementwise_forward_matches_reference(checker, primitive, data, slope):
 @given(data=st.data(), slope=SLOPES)
 def test_elementwise_backward_matches_reference(checker, primitive, data, slope):
     checker.require(primitive, "backward")
-    x = data.draw(activation_inputs(checker.dtype), label="x")
-    g = data.draw(grad_outputs(checker.dtype, x.shape), label="grad_output")
+    x = data.draw(activation_inputs(checker.fmt), label="x")
+    g = data.draw(grad_outputs(checker.fmt, x.shape), label="grad_output")
     checker.vjp(primitive, {"x": x}, g, _params(primitive, slope))
 
 
@@ -43,14 +43,14 @@ def test_elementwise_backward_matches_reference(checker, primitive, data, slope)
 def test_elementwise_backward_matches_sympy(checker, primitive, data):
     """The backend's autodiff against the derivative SymPy derives from the spec's formula (exact, mpmath)."""
     checker.require(primitive, "backward vs SymPy")
-    checker.vjp_oracle(primitive, data.draw(activation_inputs(checker.dtype), label="x"))
+    checker.vjp_oracle(primitive, data.draw(activation_inputs(checker.fmt), label="x"))
 
 
 @pytest.mark.parametrize("primitive", ELEMENTWISE)
 def test_elementwise_special_points(checker, primitive):
     """Zero, tiny, huge and infinite inputs: values and gradients as the spec pins them (relu'(0) = 0...)."""
     checker.require(primitive, "special points")
-    x = special_points(checker.dtype)
+    x = special_points(checker.fmt)
     checker.forward(primitive, {"x": x})
     checker.vjp(primitive, {"x": x}, np.ones_like(x))
 

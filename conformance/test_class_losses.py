@@ -28,7 +28,7 @@ LABELLED = ("softmax_cross_entropy", "nll_loss")
 
 def _check(checker, data, primitive: str, kind: str, *, smoothing, **flags) -> None:
     """Draw a batch with ``flags`` (strategies.class_losses), a reduction and (cross-entropy) a smoothing."""
-    arrays, params = data.draw(class_batches(checker.dtype, **DRAWS[primitive], **flags), label="batch")
+    arrays, params = data.draw(class_batches(checker.fmt, **DRAWS[primitive], **flags), label="batch")
     params["reduction"] = data.draw(reductions, label="reduction")
     if primitive != "nll_loss":
         params["label_smoothing"] = data.draw(smoothing, label="label_smoothing")
@@ -37,7 +37,7 @@ def _check(checker, data, primitive: str, kind: str, *, smoothing, **flags) -> N
         return
     prediction = next(iter(arrays.values()))
     shape = () if params["reduction"] != "none" else prediction.shape[:1] + prediction.shape[2:]
-    g = data.draw(float_arrays(checker.dtype, shape, min_value=-4.0, max_value=4.0), label="grad_output")
+    g = data.draw(float_arrays(checker.fmt, shape, min_value=-4.0, max_value=4.0), label="grad_output")
     checker.vjp(primitive, arrays, g, params)
 
 
@@ -112,7 +112,7 @@ def test_class_loss_ignored_rows_removed_keep_loss(checker, primitive, data):
     """Removing the ignored rows changes neither "mean" nor "sum" nor the kept rows' gradient; the ignored rows'
     gradient is 0 (docs/spec/losses.md#ignored-rows)."""
     checker.require(primitive, "ignored rows removed", options=("ignore_index",))
-    arrays, params = data.draw(class_batches(checker.dtype, **DRAWS[primitive], ignored=True), label="batch")
+    arrays, params = data.draw(class_batches(checker.fmt, **DRAWS[primitive], ignored=True), label="batch")
     params["reduction"] = data.draw(st.sampled_from(["mean", "sum"]), label="reduction")
-    comparisons = ignored_rows.compare_removed(checker.backend, primitive, arrays, params, checker.dtype)
+    comparisons = ignored_rows.compare_removed(checker.backend, primitive, arrays, params, checker.fmt)
     checker.expect(comparisons, ignored_rows.case(primitive, arrays, params))

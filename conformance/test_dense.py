@@ -18,7 +18,7 @@ def _arrays(problem: dict) -> dict:
 @given(data=st.data())
 def test_dense_forward_matches_reference(checker, data):
     checker.require("dense", "forward")
-    problem = data.draw(dense_problems(checker.dtype), label="problem")
+    problem = data.draw(dense_problems(checker.fmt), label="problem")
     checker.forward("dense", _arrays(problem))
 
 
@@ -27,5 +27,5 @@ def test_dense_backward_matches_reference(checker, data):
     """grad_x = g W^T, grad_W = x^T g, grad_b = sum over the batch of g: a transposed or unsummed gradient
     is off by O(1)."""
     checker.require("dense", "backward")
-    problem = data.draw(dense_problems(checker.dtype), label="problem")
+    problem = data.draw(dense_problems(checker.fmt), label="problem")
     checker.vjp("dense", _arrays(problem), problem["grad_output"])

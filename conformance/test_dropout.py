@@ -18,14 +18,14 @@ SPEC = "docs/spec/dropout.md"
 
 
 def _values(checker, x, p, training, seed, grad_output=None, anchor="forward"):
-    comparisons = training_checks.dropout_values(checker.backend, x, p, training, seed, checker.dtype, grad_output)
+    comparisons = training_checks.dropout_values(checker.backend, x, p, training, seed, checker.fmt, grad_output)
     checker.expect(comparisons, {"kind": "dropout_values", "primitive": "dropout", "arrays": {"x": x},
                                  "grad_output": grad_output, "params": {"p": p, "training": training, "seed": seed},
                                  "spec": f"{SPEC}#{anchor}"})
 
 
 def _statistic(checker, statistic, p, seed, x_seed, anchor):
-    comparisons = training_checks.dropout_statistic(checker.backend, statistic, p, seed, x_seed, checker.dtype)
+    comparisons = training_checks.dropout_statistic(checker.backend, statistic, p, seed, x_seed, checker.fmt)
     params = {"p": p, "seed": seed, "x_seed": x_seed,
               "x": f"statistical_input(x_seed): shape {training_checks.STATISTICAL_SHAPE}, values in [0.5, 2]"}
     checker.expect(comparisons, {"kind": f"dropout_{statistic}", "primitive": "dropout", "arrays": {},
@@ -34,7 +34,7 @@ def _statistic(checker, statistic, p, seed, x_seed, anchor):
 
 def _stream(checker, statistic, p, seed, x_seed, anchor="stream", source="dropout_stream"):
     n_calls = training_checks.STREAM_CALLS
-    comparisons = training_checks.dropout_stream_statistic(checker.backend, statistic, p, seed, x_seed, checker.dtype,
+    comparisons = training_checks.dropout_stream_statistic(checker.backend, statistic, p, seed, x_seed, checker.fmt,
                                                            n_calls, source)
     params = {"p": p, "seed": seed, "x_seed": x_seed, "n_calls": n_calls, "source": source,
               "x": f"statistical_input(x_seed): shape {training_checks.STATISTICAL_SHAPE}, values in [0.5, 2]"}
@@ -45,35 +45,35 @@ def _stream(checker, statistic, p, seed, x_seed, anchor="stream", source="dropou
 @given(data=st.data(), p=dropout_rates(), seed=seeds())
 def test_dropout_kept_values_are_scaled_and_dropped_values_are_zero(checker, data, p, seed):
     checker.require("dropout", "kept x/(1-p), dropped 0", feature="dropout")
-    _values(checker, data.draw(nonzero_arrays(checker.dtype), label="x"), p, True, seed)
+    _values(checker, data.draw(nonzero_arrays(checker.fmt), label="x"), p, True, seed)
 
 
 @given(data=st.data(), p=dropout_rates(), seed=seeds())
 def test_dropout_backward_uses_the_forward_mask_and_scale(checker, data, p, seed):
     checker.require("dropout", "backward: same mask and scale", feature="dropout")
-    x = data.draw(nonzero_arrays(checker.dtype), label="x")
-    g = data.draw(nonzero_arrays(checker.dtype, x.shape), label="grad_output")
+    x = data.draw(nonzero_arrays(checker.fmt), label="x")
+    g = data.draw(nonzero_arrays(checker.fmt, x.shape), label="grad_output")
     _values(checker, x, p, True, seed, g, anchor="backward")
 
 
 @given(data=st.data(), p=st.one_of(st.just(1.0), dropout_rates()), seed=seeds())
 def test_dropout_in_eval_mode_is_the_identity(checker, data, p, seed):
     checker.require("dropout", "eval mode is the identity", feature="dropout")
-    x = data.draw(st.one_of(nonzero_arrays(checker.dtype), non_finite_arrays()), label="x")
+    x = data.draw(st.one_of(nonzero_arrays(checker.fmt), non_finite_arrays()), label="x")
     _values(checker, x, p, False, seed, np.ones(x.shape), anchor="train-and-eval")
 
 
 @given(data=st.data(), seed=seeds())
 def test_dropout_with_p_zero_is_the_identity(checker, data, seed):
     checker.require("dropout", "p = 0 is the identity", feature="dropout")
-    x = data.draw(st.one_of(nonzero_arrays(checker.dtype), non_finite_arrays()), label="x")
+    x = data.draw(st.one_of(nonzero_arrays(checker.fmt), non_finite_arrays()), label="x")
     _values(checker, x, 0.0, True, seed, np.ones(x.shape), anchor="edge-cases")
 
 
 @given(data=st.data(), seed=seeds())
 def test_dropout_with_p_one_gives_zeros(checker, data, seed):
     checker.require("dropout", "p = 1 gives zeros", feature="dropout")
-    x = data.draw(nonzero_arrays(checker.dtype), label="x")
+    x = data.draw(nonzero_arrays(checker.fmt), label="x")
     _values(checker, x, 1.0, True, seed, np.ones(x.shape), anchor="edge-cases")
 
 

@@ -15,7 +15,7 @@ from nnspec.conformance import gradient_clipping as room
 
 
 def _check(checker, mode, grads, hyper, anchor):
-    comparisons = room.check(checker.backend, mode, grads, hyper, checker.dtype)
+    comparisons = room.check(checker.backend, mode, grads, hyper, checker.fmt)
     checker.expect(comparisons, room.case(mode, grads, hyper, anchor))
 
 
@@ -27,21 +27,21 @@ def _scripted(checker, name, anchor):
 @given(data=st.data())
 def test_gradient_clipping_global_norm_matches_reference(checker, data):
     checker.require("gradient_clipping", "global norm", feature="gradient_clipping")
-    grads, hyper = data.draw(room.clipping_cases("global_norm", checker.dtype), label="case")
+    grads, hyper = data.draw(room.clipping_cases("global_norm", checker.fmt), label="case")
     _check(checker, "global_norm", grads, hyper, "global-norm")
 
 
 @given(data=st.data())
 def test_gradient_clipping_per_tensor_norm_matches_reference(checker, data):
     checker.require("gradient_clipping", "per-tensor norm", feature="gradient_clipping")
-    grads, hyper = data.draw(room.clipping_cases("per_tensor_norm", checker.dtype), label="case")
+    grads, hyper = data.draw(room.clipping_cases("per_tensor_norm", checker.fmt), label="case")
     _check(checker, "per_tensor_norm", grads, hyper, "per-tensor-norm")
 
 
 @given(data=st.data())
 def test_gradient_clipping_by_value_matches_reference(checker, data):
     checker.require("gradient_clipping", "by value", feature="gradient_clipping")
-    grads, hyper = data.draw(room.clipping_cases("value", checker.dtype), label="case")
+    grads, hyper = data.draw(room.clipping_cases("value", checker.fmt), label="case")
     _check(checker, "value", grads, hyper, "by-value")
 
 

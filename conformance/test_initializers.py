@@ -52,7 +52,7 @@ def _check(checker, statistic: str, initializer: str, data, anchor: str) -> None
     shape, seed = data.draw(weight_shapes(), label="shape"), data.draw(seeds(), label="seed")
     try:
         comparisons = initializer_checks.statistic(checker.backend, statistic, initializer, hyper, shape, seed,
-                                                   checker.dtype)
+                                                   checker.fmt)
     except UnsupportedError:
         assume(False)  # a hyperparameter variant the framework does not have (torch's He has no fan_avg)
     checker.expect(comparisons, {"kind": f"initializer_{statistic}", "primitive": initializer, "arrays": {},
@@ -62,7 +62,7 @@ def _check(checker, statistic: str, initializer: str, data, anchor: str) -> None
 
 def _default(checker, statistic: str, data, anchor: str = "dense-default") -> None:
     (fan_in, fan_out), seed = data.draw(layer_shapes(), label="shape"), data.draw(seeds(), label="seed")
-    comparisons = initializer_checks.default_statistic(checker.backend, statistic, fan_in, fan_out, seed, checker.dtype)
+    comparisons = initializer_checks.default_statistic(checker.backend, statistic, fan_in, fan_out, seed, checker.fmt)
     layer = initializer_checks.layer_convention(checker.backend)
     checker.expect(comparisons, {"kind": f"initializer_default_{statistic}", "primitive": "dense_default_init",
                                  "arrays": {}, "params": {"fan_in": fan_in, "fan_out": fan_out, "seed": seed,

@@ -21,15 +21,15 @@ from nnspec.conformance.strategies.losses import (
     regression_pairs,
     residual_pairs,
 )
-from nnspec.reference import catalogue, dtypes
+from nnspec.reference import catalogue
 from nnspec.reference.losses import _reduction
 
 INPUTS = {
     "mean_squared_error": regression_pairs,
     "binary_cross_entropy": probability_pairs,
     "binary_cross_entropy_with_logits": logit_pairs,
-    "softmax_cross_entropy": lambda dtype: classification_batches(dtype, targets="labels"),
-    "softmax_cross_entropy_probs": lambda dtype: classification_batches(dtype, targets="probabilities"),
+    "softmax_cross_entropy": lambda fmt: classification_batches(fmt, targets="labels"),
+    "softmax_cross_entropy_probs": lambda fmt: classification_batches(fmt, targets="probabilities"),
     "huber": residual_pairs,
     "smooth_l1": residual_pairs,
 }
@@ -68,7 +68,7 @@ def _hyperparameters(data, primitive: str) -> dict[str, object]:
 def test_loss_forward_matches_reference(checker, primitive, data, reduction, smoothing):
     checker.require(primitive, "forward")
     hyper = _hyperparameters(data, primitive)
-    arrays = data.draw(INPUTS[primitive](checker.dtype, **hyper), label="arrays")
+    arrays = data.draw(INPUTS[primitive](checker.fmt, **hyper), label="arrays")
     checker.forward(primitive, arrays, {**_params(primitive, reduction, smoothing), **hyper})
 
 
@@ -77,9 +77,9 @@ def test_loss_forward_matches_reference(checker, primitive, data, reduction, smo
 def test_loss_backward_matches_reference(checker, primitive, data, reduction, smoothing):
     checker.require(primitive, "backward")
     hyper = _hyperparameters(data, primitive)
-    arrays = data.draw(INPUTS[primitive](checker.dtype, **hyper), label="arrays")
+    arrays = data.draw(INPUTS[primitive](checker.fmt, **hyper), label="arrays")
     shape = _loss_shape(primitive, arrays, reduction, checker)
-    g = data.draw(float_arrays(checker.dtype, shape, min_value=-4.0, max_value=4.0), label="grad_output")
+    g = data.draw(float_arrays(checker.fmt, shape, min_value=-4.0, max_value=4.0), label="grad_output")
     checker.vjp(primitive, arrays, g, {**_params(primitive, reduction, smoothing), **hyper})
 
 
@@ -115,7 +115,7 @@ def test_binary_cross_entropy_with_logits_large_negative_logit(checker):
 def test_cross_entropy_equal_huge_logits(checker, primitive):
     """Equal huge logits give log 2 per example (pytorch#11752)."""
     checker.require(primitive, "equal huge logits")
-    big = dtypes.round_to(np.array(min(1e8, dtypes.get(checker.dtype).max / 4)), checker.dtype)
+    big = checker.fmt.round(np.array(min(1e8, checker.fmt.max / 4)))
     logits = np.array([[big, big], [-big, -big]])
     target = np.array([0, 1]) if primitive == "softmax_cross_entropy" else np.array([[1.0, 0.0], [0.5, 0.5]])
     checker.forward(primitive, {"logits": logits, "target": target}, {"reduction": "none"})

@@ -15,5 +15,5 @@ from nnspec.conformance.strategies.layers import network_problems
 @given(data=st.data())
 def test_network_gradients_match_reference(checker, data):
     checker.require("network", "loss and gradients", feature="network")
-    problem = data.draw(network_problems(checker.dtype), label="problem")
+    problem = data.draw(network_problems(checker.fmt), label="problem")
     checker.network(problem["layers"], problem["x"], problem["target"], problem["loss"], problem["reduction"])

@@ -21,7 +21,7 @@ def test_layer_norm_forward_matches_reference(checker, data):
     """Biased variance, eps inside the square root: eps added to the standard deviation, or n - 1, is off by
     far more than the budget at eps = 0.1 or at two features."""
     checker.require("layer_norm", "forward")
-    problem = data.draw(normalization_problems(checker.dtype, batch_axis=False), label="problem")
+    problem = data.draw(normalization_problems(checker.fmt, batch_axis=False), label="problem")
     checker.forward("layer_norm", problem["arrays"], {"eps": problem["eps"]})
 
 
@@ -29,7 +29,7 @@ def test_layer_norm_forward_matches_reference(checker, data):
 def test_layer_norm_backward_matches_reference(checker, data):
     """grad_x carries the two means of the VJP; grad_weight and grad_bias are summed over every row."""
     checker.require("layer_norm", "backward")
-    problem = data.draw(normalization_problems(checker.dtype, batch_axis=False), label="problem")
+    problem = data.draw(normalization_problems(checker.fmt, batch_axis=False), label="problem")
     checker.vjp("layer_norm", problem["arrays"], problem["grad_output"], {"eps": problem["eps"]})
 
 
@@ -37,7 +37,7 @@ def test_layer_norm_backward_matches_reference(checker, data):
 def test_batch_norm_forward_matches_reference(checker, data):
     """Training mode: each channel standardized with the batch's own mean and biased variance."""
     checker.require("batch_norm", "forward")
-    problem = data.draw(normalization_problems(checker.dtype, batch_axis=True), label="problem")
+    problem = data.draw(normalization_problems(checker.fmt, batch_axis=True), label="problem")
     checker.forward("batch_norm", problem["arrays"], {"eps": problem["eps"]})
 
 
@@ -45,7 +45,7 @@ def test_batch_norm_forward_matches_reference(checker, data):
 def test_batch_norm_backward_matches_reference(checker, data):
     """The batch statistics depend on every example: grad_x couples the rows of a channel."""
     checker.require("batch_norm", "backward")
-    problem = data.draw(normalization_problems(checker.dtype, batch_axis=True), label="problem")
+    problem = data.draw(normalization_problems(checker.fmt, batch_axis=True), label="problem")
     checker.vjp("batch_norm", problem["arrays"], problem["grad_output"], {"eps": problem["eps"]})
 
 
@@ -66,7 +66,7 @@ def test_batch_norm_running_stats_match_reference(checker, data):
     """After 1-4 training batches: the running mean and variance under the declared conventions (which weight
     the momentum multiplies; the unbiased or biased batch variance), and the inference output they give."""
     checker.require("batch_norm", "running statistics", feature=normalization_checks.FEATURE)
-    problem = data.draw(running_problems(checker.dtype), label="problem")
+    problem = data.draw(running_problems(checker.fmt), label="problem")
     arguments = [problem[k] for k in ("batches", "momentum", "x", "weight", "bias", "eps")]
-    comparisons = normalization_checks.running_statistics(checker.backend, *arguments, checker.dtype)
+    comparisons = normalization_checks.running_statistics(checker.backend, *arguments, checker.fmt)
     checker.expect(comparisons, normalization_checks.case(*arguments))

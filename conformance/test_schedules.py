@@ -17,7 +17,7 @@ _ANCHORS = {"step_decay": "step-decay", "piecewise_constant": "piecewise-constan
 
 def _check(checker, schedule: str, hyper: dict, steps: int, prop: str) -> None:
     checker.require(f"schedule_{schedule}", prop, feature=f"schedule_{schedule}")
-    comparisons = schedule_checks.rates(checker.backend, schedule, hyper, steps, checker.dtype)
+    comparisons = schedule_checks.rates(checker.backend, schedule, hyper, steps, checker.fmt)
     checker.expect(comparisons, {"kind": "schedule_rates", "primitive": f"schedule_{schedule}", "arrays": {},
                                  "params": {"schedule": schedule, "hyper": dict(hyper), "steps": steps},
                                  "spec": f"{SPEC}#{_ANCHORS.get(schedule, schedule)}"})

@@ -15,7 +15,6 @@ from nnspec.conformance.activations import softmax as softmax_room
 from nnspec.conformance.comparison import compare
 from nnspec.conformance.errormodel import gamma
 from nnspec.conformance.strategies.activations import grad_outputs, rows
-from nnspec.reference import dtypes
 
 ROWWISE = ["softmax", "log_softmax"]
 
@@ -24,7 +23,7 @@ ROWWISE = ["softmax", "log_softmax"]
 @given(data=st.data(), axis=st.sampled_from([-1, 0]))
 def test_rowwise_forward_matches_reference(checker, primitive, data, axis):
     checker.require(primitive, "forward")
-    x = data.draw(rows(checker.dtype), label="x")
+    x = data.draw(rows(checker.fmt), label="x")
     checker.forward(primitive, {"x": x}, {"axis": axis})
 
 
@@ -32,8 +31,8 @@ def test_rowwise_forward_matches_reference(checker, primitive, data, axis):
 @given(data=st.data(), axis=st.sampled_from([-1, 0]))
 def test_rowwise_backward_matches_reference(checker, primitive, data, axis):
     checker.require(primitive, "backward")
-    x = data.draw(rows(checker.dtype), label="x")
-    g = data.draw(grad_outputs(checker.dtype, x.shape), label="grad_output")
+    x = data.draw(rows(checker.fmt), label="x")
+    g = data.draw(grad_outputs(checker.fmt, x.shape), label="grad_output")
     checker.vjp(primitive, {"x": x}, g, {"axis": axis})
 
 
@@ -42,13 +41,13 @@ def test_softmax_shift_invariant(checker, data):
     """softmax(x + c) = softmax(x) for a constant c per row, within both results' budgets, once the exact effect
     of rounding x + c to the dtype (0 where the shift is exact) is added to softmax(x)."""
     checker.require("softmax", "shift invariance")
-    x = data.draw(rows(checker.dtype, max_classes=5), label="x")
+    x = data.draw(rows(checker.fmt, max_classes=5), label="x")
     c = data.draw(st.sampled_from([1.0, -64.0, 1024.0, 1e4]), label="c")
-    shifted = dtypes.round_to(x + c, checker.dtype)
+    shifted = checker.fmt.round(x + c)
     y = checker.backend.forward("softmax", {"x": x}, {"axis": -1}, checker.dtype)
     y_shifted = checker.backend.forward("softmax", {"x": shifted}, {"axis": -1}, checker.dtype)
-    budget = (budgets.forward("softmax", {"x": x}, {"axis": -1}, checker.dtype)
-              + budgets.forward("softmax", {"x": shifted}, {"axis": -1}, checker.dtype))
+    budget = (budgets.forward("softmax", {"x": x}, {"axis": -1}, checker.fmt)
+              + budgets.forward("softmax", {"x": shifted}, {"axis": -1}, checker.fmt))
     moved = y + softmax_room.rounding_effect(x, shifted)  # what softmax(x + c) is, from y, if rounded
     checker.expect({"softmax(x + c) vs softmax(x)": compare(y_shifted, moved, budget)},
                    {"primitive": "softmax", "arrays": {"x": x, "shifted": shifted}})
@@ -57,10 +56,10 @@ def test_softmax_shift_invariant(checker, data):
 @given(data=st.data())
 def test_softmax_rows_sum_to_one(checker, data):
     checker.require("softmax", "rows sum to 1")
-    x = data.draw(rows(checker.dtype), label="x")
+    x = data.draw(rows(checker.fmt), label="x")
     y = checker.backend.forward("softmax", {"x": x}, {"axis": -1}, checker.dtype)
-    budget = np.sum(budgets.forward("softmax", {"x": x}, {"axis": -1}, checker.dtype), axis=-1)
-    budget = budget + gamma(x.shape[-1], dtypes.get(checker.dtype).unit_roundoff)  # summing the row
+    budget = np.sum(budgets.forward("softmax", {"x": x}, {"axis": -1}, checker.fmt), axis=-1)
+    budget = budget + gamma(x.shape[-1], checker.fmt.unit_roundoff)  # summing the row
     checker.expect({"row sums": compare(np.sum(y, axis=-1), np.ones(x.shape[0]), budget)},
                    {"primitive": "softmax", "arrays": {"x": x}})
 
@@ -69,9 +68,9 @@ def test_softmax_rows_sum_to_one(checker, data):
 def test_log_softmax_nonpositive_and_finite(checker, data):
     """log_softmax <= 0 (up to its budget) and finite, for spreads up to 1e4 and shifts up to 1e8."""
     checker.require("log_softmax", "non-positive and finite")
-    x = data.draw(rows(checker.dtype), label="x")
+    x = data.draw(rows(checker.fmt), label="x")
     y = checker.backend.forward("log_softmax", {"x": x}, {"axis": -1}, checker.dtype)
-    budget = budgets.forward("log_softmax", {"x": x}, {"axis": -1}, checker.dtype)
+    budget = budgets.forward("log_softmax", {"x": x}, {"axis": -1}, checker.fmt)
     excess = np.where(np.isfinite(y), np.maximum(y, 0.0), np.inf)  # how far above 0 (inf: not finite)
     checker.expect({"max(log_softmax, 0)": compare(excess, np.zeros_like(y), budget)},
                    {"primitive": "log_softmax", "arrays": {"x": x}})
@@ -81,7 +80,7 @@ def test_log_softmax_nonpositive_and_finite(checker, data):
 def test_rowwise_equal_huge_logits(checker, primitive):
     """Equal huge entries: softmax is uniform, log_softmax is -log C (pytorch#11752)."""
     checker.require(primitive, "equal huge logits")
-    big = dtypes.get(checker.dtype).max / 4
-    x = dtypes.round_to(np.array([[big, big], [-big, -big], [big, big]]), checker.dtype)
+    big = checker.fmt.max / 4
+    x = checker.fmt.round(np.array([[big, big], [-big, -big], [big, big]]))
     checker.forward(primitive, {"x": x}, {"axis": -1})
     checker.vjp(primitive, {"x": x}, np.array([[1.0, 0.0], [0.5, -0.5], [2.0, 2.0]]), {"axis": -1})

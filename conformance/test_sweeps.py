@@ -32,13 +32,13 @@ def test_sweep_every_input(checker, primitive, direction):
     checker.require(primitive, f"sweep {direction}")
     if checker.dtype not in sweep.EXHAUSTIVE:
         pytest.skip(f"not exhaustive: {checker.dtype} has too many inputs for ci (see `nnspec sweep`)")
-    judged = sweep.judge(checker.backend, primitive, direction, sweep.values(checker.dtype), checker.dtype)
+    judged = sweep.judge(checker.backend, primitive, direction, sweep.values(checker.dtype), checker.fmt)
     name = "output" if direction == "forward" else "grad of x"
     if judged.comparison.ok:
         kind = "forward" if direction == "forward" else "vjp"
         checker.expect({name: judged.comparison}, {"kind": kind, "primitive": primitive, "arrays": {}})
         return
-    tallies = sweep.tally(judged, checker.dtype)
+    tallies = sweep.tally(judged, checker.fmt)
     details = ["  failing inputs by class:", *sweep.describe(tallies)]
     try:
         _check(checker, primitive, direction, sweep.worst_inputs(tallies))  # the worst few: a short replay

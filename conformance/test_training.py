@@ -32,10 +32,10 @@ def _params(problem, **extra) -> dict:
 @given(data=st.data())
 def test_training_step_matches_reference(checker, data):
     checker.require("training_step", "one SGD step", feature="training_step")
-    problem = data.draw(training_problems(checker.dtype), label="problem")
+    problem = data.draw(training_problems(checker.fmt), label="problem")
     comparisons = training_checks.training_step(
         checker.backend, problem["layers"], problem["masks"], problem["x"], problem["target"], problem["loss"],
-        {"reduction": problem["reduction"]}, problem["hyper"], checker.dtype)
+        {"reduction": problem["reduction"]}, problem["hyper"], checker.fmt)
     checker.expect(comparisons, {"kind": "training_step", "primitive": "training_step",
                                  "arrays": _arrays(problem, problem["masks"]),
                                  "params": _params(problem, reduction=problem["reduction"], hyper=problem["hyper"]),
@@ -45,10 +45,10 @@ def test_training_step_matches_reference(checker, data):
 @given(data=st.data())
 def test_training_micro_batches_accumulate_to_the_batch(checker, data):
     checker.require("network", "micro-batches accumulate to the batch", feature="network")
-    problem = data.draw(network_problems(checker.dtype), label="problem")
+    problem = data.draw(network_problems(checker.fmt), label="problem")
     sizes = data.draw(micro_batch_sizes(problem["x"].shape[0]), label="micro-batch sizes")
     comparisons = training_checks.micro_batches(checker.backend, problem["layers"], problem["x"], problem["target"],
-                                                problem["loss"], sizes, checker.dtype)
+                                                problem["loss"], sizes, checker.fmt)
     checker.expect(comparisons, {"kind": "training_micro_batches", "primitive": "network",
                                  "arrays": _arrays(problem), "params": _params(problem, sizes=sizes),
                                  "spec": f"{SPEC}#metamorphic"})
@@ -57,10 +57,10 @@ def test_training_micro_batches_accumulate_to_the_batch(checker, data):
 @given(data=st.data())
 def test_training_permuted_batch_gives_the_same_loss_and_gradient(checker, data):
     checker.require("network", "permuted batch", feature="network")
-    problem = data.draw(network_problems(checker.dtype), label="problem")
+    problem = data.draw(network_problems(checker.fmt), label="problem")
     permutation = data.draw(st.permutations(range(problem["x"].shape[0])), label="permutation")
     comparisons = training_checks.permuted_batch(checker.backend, problem["layers"], problem["x"],
-                                                 problem["target"], problem["loss"], permutation, checker.dtype)
+                                                 problem["target"], problem["loss"], permutation, checker.fmt)
     checker.expect(comparisons, {"kind": "training_permuted_batch", "primitive": "network",
                                  "arrays": _arrays(problem), "params": _params(problem, permutation=permutation),
                                  "spec": f"{SPEC}#metamorphic"})

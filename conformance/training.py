@@ -42,7 +42,7 @@ def _sgd_first_step(param: np.ndarray, grad: np.ndarray, error: np.ndarray, hype
 
 
 def step_budget(layers, masks, x, target, loss: str, loss_params: Mapping[str, object],
-                hyper: Mapping[str, object], dtype: str) -> dict:
+                hyper: Mapping[str, object], fmt: dtypes.Format) -> dict:
     """Budgets of one training step (forward with fixed dropout masks, loss, backward, one SGD step from a
     fresh optimizer): the loss before the step, and every weight and bias after it.
 
@@ -53,15 +53,15 @@ def step_budget(layers, masks, x, target, loss: str, loss_params: Mapping[str, o
     masks = [None if m is None else np.asarray(m, dtype=np.float64) for m in masks]
     _, grads = training.loss_and_gradients(layers, x, target, loss=loss, loss_params=loss_params,
                                            dropout_masks=masks)
-    floor = UNDERFLOW_FLOOR * dtypes.get(dtype).tiny
+    floor = UNDERFLOW_FLOOR * fmt.tiny
     result = {"loss": floor, "weights": [floor] * len(layers), "biases": [floor] * len(layers)}
-    for fmt in (dtypes.get(dtype), dtypes.get("float64")):
-        bound = network_room.bound(layers, x, target, loss, loss_params, fmt, masks)
+    for each in (fmt, dtypes.FLOAT64):
+        bound = network_room.bound(layers, x, target, loss, loss_params, each, masks)
         result["loss"] = result["loss"] + float(bound["loss"])
         for i, (layer, layer_grads) in enumerate(zip(layers, grads)):
             result["weights"][i] = result["weights"][i] + _sgd_first_step(
-                layer.weight, layer_grads.weight, bound["weights"][i], hyper, fmt.unit_roundoff)
+                layer.weight, layer_grads.weight, bound["weights"][i], hyper, each.unit_roundoff)
             if layer.bias is not None:
                 result["biases"][i] = result["biases"][i] + _sgd_first_step(
-                    layer.bias, layer_grads.bias, bound["biases"][i], hyper, fmt.unit_roundoff)
+                    layer.bias, layer_grads.bias, bound["biases"][i], hyper, each.unit_roundoff)
     return result

@@ -32,28 +32,28 @@ __all__ = ["STATISTICAL_SHAPE", "STREAM_CALLS", "statistical_input", "dropout_va
 STATISTICAL_SHAPE = (256, 512)
 
 
-def statistical_input(x_seed: int, dtype: str) -> np.ndarray:
+def statistical_input(x_seed: int, fmt: dtypes.Format) -> np.ndarray:
     """The large input of the statistical checks: positive values in [0.5, 2] (so y == 0 exactly when dropped,
-    and the mean is far from 0), exact in ``dtype``, reproducible from ``x_seed``. The generator's entropy is
+    and the mean is far from 0), exact in ``fmt``, reproducible from ``x_seed``. The generator's entropy is
     (x_seed, 1), so its stream never coincides with a backend's numpy Generator seeded with a plain seed."""
     values = np.random.default_rng([x_seed, 1]).uniform(0.5, 2.0, STATISTICAL_SHAPE)
-    return dtypes.round_to(values, dtype)
+    return fmt.round(values)
 
 
 def _convention(backend: Backend) -> str:
     return str(backend.capabilities().conventions.get("dropout", {}).get("dropped_value", "zero"))
 
 
-def dropout_values(backend: Backend, x: np.ndarray, p: float, training: bool, seed: int, dtype: str,
+def dropout_values(backend: Backend, x: np.ndarray, p: float, training: bool, seed: int, fmt: dtypes.Format,
                    grad_output: np.ndarray | None = None) -> dict[str, Comparison]:
     """Each output element (and its gradient) is the kept value x / (1 - p) (g / (1 - p)) or the dropped value
     of the declared convention (0, or x * 0), decided per element by whichever of the two the backend matches;
     in eval mode and at p = 0 the output is x and the gradient g, exactly."""
-    observed, observed_grad = backend.dropout(x, p, training, seed, dtype, grad_output)
-    return _judge_dropout(backend, x, p, training, dtype, observed, grad_output, observed_grad)
+    observed, observed_grad = backend.dropout(x, p, training, seed, fmt.name, grad_output)
+    return _judge_dropout(backend, x, p, training, fmt, observed, grad_output, observed_grad)
 
 
-def _judge_dropout(backend: Backend, x: np.ndarray, p: float, training: bool, dtype: str, observed: np.ndarray,
+def _judge_dropout(backend: Backend, x: np.ndarray, p: float, training: bool, fmt: dtypes.Format, observed: np.ndarray,
                    grad_output: np.ndarray | None = None, observed_grad: np.ndarray | None = None
                    ) -> dict[str, Comparison]:
     """``dropout_values``'s verdict on an output (and gradient) the backend already computed."""
@@ -68,11 +68,11 @@ def _judge_dropout(backend: Backend, x: np.ndarray, p: float, training: bool, dt
     keep = every if p < 1.0 else none  # at p = 1 nothing can be kept: the "kept" outcome is the dropped one
     # (name, observed, dropped value, kept value, budget of the kept value)
     parts = [("output", observed, dropout.forward(x, p, none, True, convention), dropout.forward(x, p, keep, True,
-              convention), dropout_room.scale_budget(x, p, dtype) if p < 1.0 else exact(shape))]
+              convention), dropout_room.scale_budget(x, p, fmt) if p < 1.0 else exact(shape))]
     if grad_output is not None:
         parts.append(("grad of x", observed_grad, dropout.backward(grad_output, p, none, True, convention),
                       dropout.backward(grad_output, p, keep, True, convention),
-                      dropout_room.scale_budget(grad_output, p, dtype) if p < 1.0 else exact(shape)))
+                      dropout_room.scale_budget(grad_output, p, fmt) if p < 1.0 else exact(shape)))
     ratio_dropped = sum(elementwise_ratio(obs, dropped, 0.0) for _, obs, dropped, _, _ in parts)
     ratio_kept = sum(elementwise_ratio(obs, kept, budget) for _, obs, _, kept, budget in parts)
     is_dropped = ratio_dropped <= ratio_kept
@@ -80,35 +80,35 @@ def _judge_dropout(backend: Backend, x: np.ndarray, p: float, training: bool, dt
             for name, obs, dropped, kept, budget in parts}
 
 
-def _kept(backend: Backend, x: np.ndarray, p: float, seed: int, dtype: str) -> np.ndarray:
-    y, _ = backend.dropout(x, p, True, seed, dtype)
+def _kept(backend: Backend, x: np.ndarray, p: float, seed: int, fmt: dtypes.Format) -> np.ndarray:
+    y, _ = backend.dropout(x, p, True, seed, fmt.name)
     return np.asarray(y).reshape(x.shape) != 0
 
 
 def dropout_statistic(backend: Backend, statistic: str, p: float, seed: int, x_seed: int,
-                      dtype: str) -> dict[str, Comparison]:
+                      fmt: dtypes.Format) -> dict[str, Comparison]:
     """One statistical property of the backend's dropout on the large input of ``statistical_input``:
     "keep_rate", "mean", "independent_elements", "independent_calls" or "same_seed"."""
-    x, q = statistical_input(x_seed, dtype), 1.0 - p
+    x, q = statistical_input(x_seed, fmt), 1.0 - p
     if statistic == "keep_rate":
-        return {"number of kept elements": dropout_room.binomial(int(_kept(backend, x, p, seed, dtype).sum()), x.size,
+        return {"number of kept elements": dropout_room.binomial(int(_kept(backend, x, p, seed, fmt).sum()), x.size,
                                                                  q)}
     if statistic == "mean":
-        y, _ = backend.dropout(x, p, True, seed, dtype)
-        return {"mean of the output": compare(np.mean(y), np.mean(x), dropout_room.mean_budget(x, p, dtype))}
+        y, _ = backend.dropout(x, p, True, seed, fmt.name)
+        return {"mean of the output": compare(np.mean(y), np.mean(x), dropout_room.mean_budget(x, p, fmt))}
     if statistic == "independent_elements":
-        kept = _kept(backend, x, p, seed, dtype)
+        kept = _kept(backend, x, p, seed, fmt)
         across = kept[:, 0::2] & kept[:, 1::2]
         down = kept[0::2, :] & kept[1::2, :]
         return {"neighbours along the last axis both kept": dropout_room.binomial(int(across.sum()), across.size,
                                                                                   q * q),
                 "neighbours along the first axis both kept": dropout_room.binomial(int(down.sum()), down.size, q * q)}
     if statistic == "independent_calls":
-        both = _kept(backend, x, p, seed, dtype) & _kept(backend, x, p, seed + 1, dtype)
+        both = _kept(backend, x, p, seed, fmt) & _kept(backend, x, p, seed + 1, fmt)
         return {"kept in both calls (seeds s, s + 1)": dropout_room.binomial(int(both.sum()), both.size, q * q)}
     if statistic == "same_seed":
-        first, _ = backend.dropout(x, p, True, seed, dtype)
-        second, _ = backend.dropout(x, p, True, seed, dtype)
+        first, _ = backend.dropout(x, p, True, seed, fmt.name)
+        second, _ = backend.dropout(x, p, True, seed, fmt.name)
         return {"second call with the same seed": compare(second, first, exact(np.shape(first)))}
     raise ValueError(f"dropout_statistic: statistic must be keep_rate, mean, independent_elements, "
                      f"independent_calls or same_seed, got {statistic!r}")
@@ -128,20 +128,21 @@ STREAM_SOURCES = ("dropout_stream", "dropout_training_stream")
 
 
 def _stream(backend: Backend, x: np.ndarray, p: float, n_calls: int, seed: int | None,
-            dtype: str, source: str = "dropout_stream") -> tuple[list[np.ndarray], dict[str, Comparison]]:
+            fmt: dtypes.Format, source: str = "dropout_stream") -> tuple[list[np.ndarray], dict[str, Comparison]]:
     """The stream's outputs, and a failed comparison if they are not n_calls arrays of x's shape."""
     if source not in STREAM_SOURCES:
         raise ValueError(f"dropout_stream_statistic: source must be one of {', '.join(STREAM_SOURCES)}, "
                          f"got {source!r}")
-    outputs = [np.asarray(y, dtype=np.float64) for y in getattr(backend, source)(x, p, n_calls, seed, dtype)]
+    outputs = [np.asarray(y, dtype=np.float64) for y in getattr(backend, source)(x, p, n_calls, seed, fmt.name)]
     if len(outputs) == n_calls and all(y.shape == x.shape for y in outputs):
         return outputs, {}
     problem = f"{n_calls} outputs of shape {x.shape} expected, got {[y.shape for y in outputs]}"
     return outputs, {"outputs of the stream": Comparison(float("inf"), problem=problem)}
 
 
-def dropout_stream_statistic(backend: Backend, statistic: str, p: float, seed: int | None, x_seed: int, dtype: str,
-                             n_calls: int = STREAM_CALLS, source: str = "dropout_stream") -> dict[str, Comparison]:
+def dropout_stream_statistic(backend: Backend, statistic: str, p: float, seed: int | None, x_seed: int,
+                             fmt: dtypes.Format, n_calls: int = STREAM_CALLS,
+                             source: str = "dropout_stream") -> dict[str, Comparison]:
     """One property of the outputs of ONE dropout layer called ``n_calls`` times in training mode
     (``Backend.dropout_stream``, seeded once; docs/spec/dropout.md#stream) on the large input of
     ``statistical_input``:
@@ -166,16 +167,16 @@ def dropout_stream_statistic(backend: Backend, statistic: str, p: float, seed: i
         raise ValueError(f"dropout_stream_statistic: n_calls must be an integer >= 2, got {n_calls!r}")
     if statistic == "same_seed" and seed is None:
         raise ValueError("dropout_stream_statistic: seed must be an integer for 'same_seed', got None")
-    x, q = statistical_input(x_seed, dtype), 1.0 - p
-    outputs, wrong = _stream(backend, x, p, n_calls, seed, dtype, source)
+    x, q = statistical_input(x_seed, fmt), 1.0 - p
+    outputs, wrong = _stream(backend, x, p, n_calls, seed, fmt, source)
     if wrong:
         return wrong
     if statistic == "same_seed":
-        again, wrong = _stream(backend, x, p, n_calls, seed, dtype, source)
+        again, wrong = _stream(backend, x, p, n_calls, seed, fmt, source)
         return wrong or {f"call {i} of a second stream seeded alike": compare(
             second, first, exact(x.shape)) for i, (first, second) in enumerate(zip(outputs, again))}
     if statistic == "values":
-        return {f"call {i} output": _judge_dropout(backend, x, p, True, dtype, y)["output"]
+        return {f"call {i} output": _judge_dropout(backend, x, p, True, fmt, y)["output"]
                 for i, y in enumerate(outputs)}
     kept = [y != 0 for y in outputs]
     if statistic == "keep_rate":
@@ -208,12 +209,12 @@ def _layers(backend: Backend, layers) -> tuple[list[network.Layer], list[network
 
 
 def training_step(backend: Backend, layers, masks, x, target, loss: str, loss_params: Mapping[str, object],
-                  hyper: Mapping[str, object], dtype: str) -> dict[str, Comparison]:
+                  hyper: Mapping[str, object], fmt: dtypes.Format) -> dict[str, Comparison]:
     """One SGD step of the backend's real modules against ``reference.training.step``: the loss before the
     step and every parameter after it, within the training room's ``step_budget``."""
     sent, reference_layers = _layers(backend, layers)
     masks = list(masks) if masks is not None else [None] * len(sent)
-    value, params = backend.training_step(sent, x, target, loss, dict(loss_params), "sgd", dict(hyper), dtype, masks)
+    value, params = backend.training_step(sent, x, target, loss, dict(loss_params), "sgd", dict(hyper), fmt.name, masks)
     # the loss's last-axis step, where the backend declares one (docs/spec/losses.md#last-axis)
     conventions = backend.capabilities().conventions.get(loss, {})
     loss_params = {**loss_params, **{k: v for k, v in conventions.items() if k == "last_axis"}}
@@ -222,7 +223,7 @@ def training_step(backend: Backend, layers, masks, x, target, loss: str, loss_pa
     reference_hyper = optimizer_checks.reference_keywords("sgd", hyper, optimizer_checks.declared(backend, "sgd"))
     expected = training.step(reference_layers, x, target, loss=loss, loss_params=loss_params, optimizer="sgd",
                              hyper=reference_hyper, dropout_masks=masks)
-    budget = training_room.step_budget(reference_layers, masks, x, target, loss, loss_params, reference_hyper, dtype)
+    budget = training_room.step_budget(reference_layers, masks, x, target, loss, loss_params, reference_hyper, fmt)
     comparisons = {"loss before the step": compare(np.asarray(value), np.asarray(expected.loss), budget["loss"])}
     for i, ((weight, bias), layer) in enumerate(zip(params, expected.layers)):
         comparisons[f"layers[{i}].weight after the step"] = compare(weight, layer.weight, budget["weights"][i])
@@ -246,16 +247,16 @@ def _budgets(bound: dict) -> dict[str, np.ndarray]:
 
 
 def micro_batches(backend: Backend, layers, x, target, loss: str, sizes: Sequence[int],
-                  dtype: str) -> dict[str, Comparison]:
+                  fmt: dtypes.Format) -> dict[str, Comparison]:
     """k micro-batches' mean losses and gradients, weighted by their sizes, equal the whole batch's."""
     sent, reference_layers = _layers(backend, layers)
     params = {"reduction": "mean"}
     starts = np.cumsum([0, *sizes])
     slices = [slice(int(a), int(b)) for a, b in zip(starts, starts[1:])]
-    full = _gradients(backend.network(sent, x, target, loss, params, dtype))
-    parts = [_gradients(backend.network(sent, x[s], target[s], loss, params, dtype)) for s in slices]
-    full_budget = _budgets(network_room.budget(reference_layers, x, target, loss, params, dtype))
-    part_budgets = [_budgets(network_room.budget(reference_layers, x[s], target[s], loss, params, dtype))
+    full = _gradients(backend.network(sent, x, target, loss, params, fmt.name))
+    parts = [_gradients(backend.network(sent, x[s], target[s], loss, params, fmt.name)) for s in slices]
+    full_budget = _budgets(network_room.budget(reference_layers, x, target, loss, params, fmt))
+    part_budgets = [_budgets(network_room.budget(reference_layers, x[s], target[s], loss, params, fmt))
                     for s in slices]
     total = sum(sizes)
     comparisons = {}
@@ -268,14 +269,14 @@ def micro_batches(backend: Backend, layers, x, target, loss: str, sizes: Sequenc
 
 
 def permuted_batch(backend: Backend, layers, x, target, loss: str, permutation: Sequence[int],
-                   dtype: str) -> dict[str, Comparison]:
+                   fmt: dtypes.Format) -> dict[str, Comparison]:
     """The mean loss and gradients do not depend on the order of the examples in the batch."""
     sent, reference_layers = _layers(backend, layers)
     params, order = {"reduction": "mean"}, np.asarray(permutation, dtype=np.int64)
-    original = _gradients(backend.network(sent, x, target, loss, params, dtype))
-    permuted = _gradients(backend.network(sent, x[order], target[order], loss, params, dtype))
-    budget = _budgets(network_room.budget(reference_layers, x, target, loss, params, dtype))
-    budget_permuted = _budgets(network_room.budget(reference_layers, x[order], target[order], loss, params, dtype))
+    original = _gradients(backend.network(sent, x, target, loss, params, fmt.name))
+    permuted = _gradients(backend.network(sent, x[order], target[order], loss, params, fmt.name))
+    budget = _budgets(network_room.budget(reference_layers, x, target, loss, params, fmt))
+    budget_permuted = _budgets(network_room.budget(reference_layers, x[order], target[order], loss, params, fmt))
     return {f"{name} of the permuted batch": compare(permuted[name], original[name],
                                                      sum_of_budgets(budget[name], budget_permuted[name]))
             for name in original}
@@ -318,31 +319,32 @@ def _case_layers(case: Mapping[str, object]) -> list:
     return [(arrays[f"weight{i}"], arrays[f"bias{i}"], act) for i, act in enumerate(activations)]
 
 
-def run_case(backend: Backend, case: Mapping[str, object]) -> dict[str, Comparison]:
-    """Re-run a recorded dropout, early-stopping or training case against ``backend``."""
-    kind, arrays, params, dtype = case["kind"], case["arrays"], case["params"], case["dtype"]
+def run_case(backend: Backend, case: Mapping[str, object], fmt: dtypes.Format) -> dict[str, Comparison]:
+    """Re-run a recorded dropout, early-stopping or training case against ``backend`` in ``fmt`` (resolved by
+    ``checks.run_case``)."""
+    kind, arrays, params = case["kind"], case["arrays"], case["params"]
     if kind == "dropout_values":
-        return dropout_values(backend, arrays["x"], params["p"], params["training"], params["seed"], dtype,
+        return dropout_values(backend, arrays["x"], params["p"], params["training"], params["seed"], fmt,
                               case.get("grad_output"))
     if kind.startswith("dropout_stream_"):
         return dropout_stream_statistic(backend, kind.removeprefix("dropout_stream_"), params["p"], params["seed"],
-                                        params["x_seed"], dtype, params["n_calls"],
+                                        params["x_seed"], fmt, params["n_calls"],
                                         params.get("source", "dropout_stream"))
     if kind.startswith("dropout_"):
         return dropout_statistic(backend, kind.removeprefix("dropout_"), params["p"], params["seed"],
-                                 params["x_seed"], dtype)
+                                 params["x_seed"], fmt)
     if kind == "early_stopping":
         return early_stopping_run(backend, arrays["losses"], params["rules"])
     if kind == "training_step":
         masks = [arrays.get(f"mask{i}") for i in range(len(params["activations"]))]
         return training_step(backend, _case_layers(case), masks, arrays["x"], arrays["target"], params["loss"],
-                             {"reduction": params["reduction"]}, params["hyper"], dtype)
+                             {"reduction": params["reduction"]}, params["hyper"], fmt)
     if kind == "training_micro_batches":
         return micro_batches(backend, _case_layers(case), arrays["x"], arrays["target"], params["loss"],
-                             params["sizes"], dtype)
+                             params["sizes"], fmt)
     if kind == "training_permuted_batch":
         return permuted_batch(backend, _case_layers(case), arrays["x"], arrays["target"], params["loss"],
-                              params["permutation"], dtype)
+                              params["permutation"], fmt)
     if kind == "training_epoch":
         return epoch(backend, params["n_examples"], params["batch_size"], params["shuffle"], params["drop_last"],
                      params["seed"])

@@ -13,12 +13,18 @@ import numpy as np
 
 from nnspec.reference import _validation as check
 
-__all__ = ["Format", "FORMATS", "get", "round_to"]
+__all__ = ["Format", "FORMATS", "FLOAT64", "get", "round_to"]
 
 
 @dataclass(frozen=True)
 class Format:
-    """An IEEE-style binary format: ``precision`` significand bits (implicit bit included)."""
+    """An IEEE-style binary format: ``precision`` significand bits (implicit bit included).
+
+    The dtype at the seams (docs/architecture.md#the-dtype-at-the-seams): inside nnspec a dtype travels as its
+    ``Format``, resolved once from its name (the conformance ``Checker``'s ``fmt``, or where a case file's name is
+    read); at the backend protocol (``nnspec.adapters.base.Backend``, known-issue rules) and in case files and
+    reports it stays the name, ``Format.name``, so that external adapters keep their ``dtype: str``.
+    """
 
     name: str
     precision: int
@@ -46,6 +52,29 @@ class Format:
         of max (65520 for float16)."""
         return self.max + 2.0 ** (self.max_exponent - self.precision)
 
+    def round(self, x: np.ndarray) -> np.ndarray:
+        """Round float64 values to the nearest value of this format (ties to even), returned as float64; beyond
+        the largest finite value they become +-inf (``round_to`` is the same with the format's name).
+
+        Spec: docs/spec/error-budgets.md#method
+
+        Raises:
+            TypeError: if ``x`` is not an array of real numbers.
+
+        Example:
+            >>> half = FORMATS["float16"]
+            >>> float(half.round(np.array(65519.0))[()]), float(half.round(np.array(65520.0))[()])
+            (65504.0, inf)
+        """
+        x = check.array("dtypes.round", "x", x)
+        if x.dtype.kind not in "fiu":
+            raise TypeError(f"dtypes.round: x must be an array of real numbers, got {x.dtype}")
+        x = x.astype(np.float64, copy=False)
+        if self.name == "bfloat16":
+            return _round_bfloat16(x).reshape(x.shape)
+        with np.errstate(over="ignore"):
+            return x.astype(np.dtype(self.name)).astype(np.float64)
+
 
 FORMATS = {
     "float64": Format("float64", 53, 1023, -1022),
@@ -53,6 +82,8 @@ FORMATS = {
     "float16": Format("float16", 11, 15, -14),
     "bfloat16": Format("bfloat16", 8, 127, -126),
 }
+#: The reference's own format: every float64 term of a bound reads it from here.
+FLOAT64 = FORMATS["float64"]
 
 
 def get(name: str) -> Format:
@@ -98,12 +129,8 @@ def round_to(x: np.ndarray, dtype: str) -> np.ndarray:
         >>> float(round_to(np.array(1.0 + 2.0 ** -9), "bfloat16")[()])
         1.0
     """
-    check.choice("dtypes.round_to", "dtype", dtype, tuple(FORMATS))
+    fmt = FORMATS[check.choice("dtypes.round_to", "dtype", dtype, tuple(FORMATS))]
     x = check.array("dtypes.round_to", "x", x)
     if x.dtype.kind not in "fiu":
         raise TypeError(f"dtypes.round_to: x must be an array of real numbers, got {x.dtype}")
-    x = x.astype(np.float64, copy=False)
-    if dtype == "bfloat16":
-        return _round_bfloat16(x).reshape(x.shape)
-    with np.errstate(over="ignore"):
-        return x.astype(np.dtype(dtype)).astype(np.float64)
+    return fmt.round(x)

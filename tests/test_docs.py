@@ -17,7 +17,9 @@ ROOT = Path(__file__).resolve().parents[1]
 CITATION = re.compile(r"docs/spec/([A-Za-z0-9-]+\.md)#([a-z0-9-]+)")
 
 
-def _anchors(page: Path) -> set[str]:
+def anchors(page: Path) -> set[str]:
+    """The anchors of a markdown page: its explicit ``<a id="..."></a>`` and its headings' GitHub slugs. The one
+    parser of anchors in the tests (tests/test_completeness.py loads it from here)."""
     text = page.read_text()
     explicit = set(re.findall(r'<a id="([^"]+)"></a>', text))
     headings = {re.sub(r"[^a-z0-9 -]", "", h.strip().lower()).replace(" ", "-")
@@ -36,7 +38,7 @@ def _citations():
 def test_cited_spec_anchor_exists(source, page, anchor):
     path = ROOT / "docs" / "spec" / page
     assert path.exists(), f"{source} cites missing page docs/spec/{page}"
-    assert anchor in _anchors(path), f"{source} cites docs/spec/{page}#{anchor}, which has no such anchor"
+    assert anchor in anchors(path), f"{source} cites docs/spec/{page}#{anchor}, which has no such anchor"
 
 
 def _public_functions():

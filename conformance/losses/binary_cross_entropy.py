@@ -52,7 +52,7 @@ def forward_bound(arrays: Mapping[str, np.ndarray], params: Mapping[str, object]
     element = _unclipped_forward_bound({"probability": clipped, "target": y},
                                        {**rest, "reduction": "none", "last_axis": None}, fmt)
     if fmt.name in dtypes.FORMATS:  # (a bound in units of u, for the network budgets, has no dtype to round to)
-        bounds = dtypes.round_to(clipped, fmt.name)
+        bounds = fmt.round(clipped)
         smooth = {"label_smoothing": params.get("label_smoothing", 0.0)}
         moved = (binary_cross_entropy.forward(bounds, y, "none", **smooth)
                  - binary_cross_entropy.forward(clipped, y, "none", **smooth))

@@ -85,14 +85,14 @@ SHAPES = ((4,), (2, 3), (3, 1), (2, 2, 3))
 
 
 @st.composite
-def inputs(draw, dtype: str, *, prediction: str = "log", log_target: bool = False) -> dict[str, np.ndarray]:
+def inputs(draw, fmt: dtypes.Format, *, prediction: str = "log", log_target: bool = False) -> dict[str, np.ndarray]:
     """log q <= 0 (or q in [0, 1]) and a target p in [0, 1] with exact zeros (or log p <= 0), of a drawn shape
     (at least one axis: Keras and optax sum each sample over the last one)."""
     shape = draw(st.sampled_from(SHAPES))
     bound = draw(st.sampled_from([1.0, 8.0, 30.0]))
-    target = draw(float_arrays(dtype, shape, min_value=-bound, max_value=0.0) if log_target
-                  else st.one_of(float_arrays(dtype, shape, min_value=0.0, max_value=1.0).map(np.round),
-                                 float_arrays(dtype, shape, min_value=0.0, max_value=1.0)))
+    target = draw(float_arrays(fmt, shape, min_value=-bound, max_value=0.0) if log_target
+                  else st.one_of(float_arrays(fmt, shape, min_value=0.0, max_value=1.0).map(np.round),
+                                 float_arrays(fmt, shape, min_value=0.0, max_value=1.0)))
     if prediction == "log":
-        return {"log_prediction": draw(float_arrays(dtype, shape, min_value=-bound, max_value=0.0)), "target": target}
-    return {"prediction": draw(float_arrays(dtype, shape, min_value=0.0, max_value=1.0)), "target": target}
+        return {"log_prediction": draw(float_arrays(fmt, shape, min_value=-bound, max_value=0.0)), "target": target}
+    return {"prediction": draw(float_arrays(fmt, shape, min_value=0.0, max_value=1.0)), "target": target}

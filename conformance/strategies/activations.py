@@ -12,36 +12,35 @@ __all__ = ["activation_inputs", "grad_outputs", "rows", "special_points"]
 
 
 @st.composite
-def activation_inputs(draw, dtype: str) -> np.ndarray:
+def activation_inputs(draw, fmt: dtypes.Format) -> np.ndarray:
     """An array of any small shape whose values lie within a drawn bound, from 1 up to a quarter of the dtype's
     largest finite value: saturated and overflowing regimes are where stable forms matter."""
-    bound = draw(magnitudes(dtype))
-    return draw(float_arrays(dtype, shapes(), min_value=-bound, max_value=bound))
+    bound = draw(magnitudes(fmt))
+    return draw(float_arrays(fmt, shapes(), min_value=-bound, max_value=bound))
 
 
-def grad_outputs(dtype: str, shape: tuple[int, ...]) -> st.SearchStrategy[np.ndarray]:
+def grad_outputs(fmt: dtypes.Format, shape: tuple[int, ...]) -> st.SearchStrategy[np.ndarray]:
     """Upstream gradients of moderate size and either sign."""
-    return float_arrays(dtype, shape, min_value=-8.0, max_value=8.0)
+    return float_arrays(fmt, shape, min_value=-8.0, max_value=8.0)
 
 
 @st.composite
-def rows(draw, dtype: str, *, max_rows: int = 4, max_classes: int = 6) -> np.ndarray:
+def rows(draw, fmt: dtypes.Format, *, max_rows: int = 4, max_classes: int = 6) -> np.ndarray:
     """A (rows, classes) array: each row is shift + spread * t with t in [-1, 1].
 
     Shifts up to 1e8 (1e4 in float16) and spreads up to 1e4 are the regime in which a softmax without its max
     shift overflows and an unstable log-softmax returns -inf (REAL_BUGS.md: pytorch#94043, #11752).
     """
-    top = dtypes.get(dtype).max
+    top = fmt.max
     shape = (draw(st.integers(1, max_rows)), draw(st.integers(1, max_classes)))
     shift = draw(st.sampled_from([s for s in (0.0, 1e4, -1e4, 1e8, -1e8) if abs(s) < top / 4]))
     spread = draw(st.sampled_from([s for s in (1.0, 30.0, 1e4) if s < top / 4]))
-    t = draw(float_arrays("float64", shape, min_value=-1.0, max_value=1.0))
-    return dtypes.round_to(shift + spread * t, dtype)
+    t = draw(float_arrays(dtypes.FLOAT64, shape, min_value=-1.0, max_value=1.0))
+    return fmt.round(shift + spread * t)
 
 
-def special_points(dtype: str) -> np.ndarray:
+def special_points(fmt: dtypes.Format) -> np.ndarray:
     """Points every elementwise activation is checked at: zero, tiny and huge values of both signs, and
-    the infinities, all exact in ``dtype``."""
-    fmt = dtypes.get(dtype)
+    the infinities, all exact in ``fmt``."""
     values = [0.0, fmt.tiny, -fmt.tiny, 1.0, -1.0, 20.0, -20.0, 100.0, -100.0, fmt.max, -fmt.max, np.inf, -np.inf]
-    return dtypes.round_to(np.array(values), dtype)
+    return fmt.round(np.array(values))

@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from nnspec.conformance import budgets
 from nnspec.conformance.strategies.arrays import float_arrays
-from nnspec.reference import catalogue
+from nnspec.reference import catalogue, dtypes
 
 __all__ = ["dense_problems", "network_problems", "NETWORK_LOSSES", "SMOOTH_ACTIVATIONS"]
 
@@ -19,7 +19,7 @@ SMOOTH_ACTIVATIONS = tuple(name for name, module in catalogue.modules("elementwi
 
 
 @st.composite
-def dense_problems(draw, dtype: str, *, max_features: int = 64) -> dict[str, np.ndarray]:
+def dense_problems(draw, fmt: dtypes.Format, *, max_features: int = 64) -> dict[str, np.ndarray]:
     """x (N, K), weight (K, J), bias (J,) or None, and an upstream gradient (N, J).
 
     K goes up to 64: the accumulation length is what separates a float32 matmul from a TF32 one
@@ -28,12 +28,12 @@ def dense_problems(draw, dtype: str, *, max_features: int = 64) -> dict[str, np.
     n, k, j = draw(st.integers(1, 6)), draw(st.integers(1, max_features)), draw(st.integers(1, 6))
     bound = draw(st.sampled_from([1.0, 4.0]))
     problem = {
-        "x": draw(float_arrays(dtype, (n, k), min_value=-bound, max_value=bound)),
-        "weight": draw(float_arrays(dtype, (k, j), min_value=-bound, max_value=bound)),
-        "grad_output": draw(float_arrays(dtype, (n, j), min_value=-bound, max_value=bound)),
+        "x": draw(float_arrays(fmt, (n, k), min_value=-bound, max_value=bound)),
+        "weight": draw(float_arrays(fmt, (k, j), min_value=-bound, max_value=bound)),
+        "grad_output": draw(float_arrays(fmt, (n, j), min_value=-bound, max_value=bound)),
     }
     with_bias = draw(st.booleans())
-    problem["bias"] = draw(float_arrays(dtype, (j,), min_value=-bound, max_value=bound)) if with_bias else None
+    problem["bias"] = draw(float_arrays(fmt, (j,), min_value=-bound, max_value=bound)) if with_bias else None
     return problem
 
 
@@ -41,7 +41,7 @@ NETWORK_LOSSES = ("mean_squared_error", "binary_cross_entropy_with_logits", "sof
 
 
 @st.composite
-def network_problems(draw, dtype: str) -> dict[str, object]:
+def network_problems(draw, fmt: dtypes.Format) -> dict[str, object]:
     """A 1-3 layer network (weights (in, out), biases, smooth activations), a batch x and a target.
 
     Returns {"layers": [(weight, bias, activation)], "x", "target", "loss", "reduction"}; the last layer's
@@ -56,14 +56,14 @@ def network_problems(draw, dtype: str) -> dict[str, object]:
     layers = []
     for index, (fan_in, fan_out) in enumerate(zip(widths, widths[1:])):
         activation = "identity" if index == depth - 1 else draw(st.sampled_from(SMOOTH_ACTIVATIONS))
-        layers.append((draw(float_arrays(dtype, (fan_in, fan_out), min_value=-1.0, max_value=1.0)),
-                       draw(float_arrays(dtype, (fan_out,), min_value=-1.0, max_value=1.0)), activation))
-    x = draw(float_arrays(dtype, (batch, widths[0]), min_value=-2.0, max_value=2.0))
+        layers.append((draw(float_arrays(fmt, (fan_in, fan_out), min_value=-1.0, max_value=1.0)),
+                       draw(float_arrays(fmt, (fan_out,), min_value=-1.0, max_value=1.0)), activation))
+    x = draw(float_arrays(fmt, (batch, widths[0]), min_value=-2.0, max_value=2.0))
     if loss == "softmax_cross_entropy":
         target = np.array(draw(st.lists(st.integers(0, widths[-1] - 1), min_size=batch, max_size=batch)))
     elif loss == "binary_cross_entropy_with_logits":
-        target = draw(float_arrays(dtype, (batch, widths[-1]), min_value=0.0, max_value=1.0))
+        target = draw(float_arrays(fmt, (batch, widths[-1]), min_value=0.0, max_value=1.0))
     else:
-        target = draw(float_arrays(dtype, (batch, widths[-1]), min_value=-2.0, max_value=2.0))
+        target = draw(float_arrays(fmt, (batch, widths[-1]), min_value=-2.0, max_value=2.0))
     return {"layers": layers, "x": x, "target": target, "loss": loss,
             "reduction": draw(st.sampled_from(["mean", "sum"]))}

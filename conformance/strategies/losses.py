@@ -17,29 +17,28 @@ label_smoothings = st.sampled_from([0.0, 0.1, 0.25])
 
 
 @st.composite
-def regression_pairs(draw, dtype: str) -> dict[str, np.ndarray]:
+def regression_pairs(draw, fmt: dtypes.Format) -> dict[str, np.ndarray]:
     """prediction and target of one shape; bounded so that no squared difference, nor their sum over the
     at most 125 elements drawn, can overflow."""
-    limit = np.sqrt(dtypes.get(dtype).max) / 64
-    bound = min(draw(magnitudes(dtype)), limit)
+    limit = np.sqrt(fmt.max) / 64
+    bound = min(draw(magnitudes(fmt)), limit)
     shape = draw(shapes())
-    return {"prediction": draw(float_arrays(dtype, shape, min_value=-bound, max_value=bound)),
-            "target": draw(float_arrays(dtype, shape, min_value=-bound, max_value=bound))}
+    return {"prediction": draw(float_arrays(fmt, shape, min_value=-bound, max_value=bound)),
+            "target": draw(float_arrays(fmt, shape, min_value=-bound, max_value=bound))}
 
 
 @st.composite
-def residual_pairs(draw, dtype: str, delta: float = 1.0) -> dict[str, np.ndarray]:
+def residual_pairs(draw, fmt: dtypes.Format, delta: float = 1.0) -> dict[str, np.ndarray]:
     """prediction and target whose residuals r = p - t fall on both sides of ``delta`` (the Huber kink) and,
     at drawn positions, exactly on r = +-delta: there the target is a multiple of 1/4 in [-4, 4] and delta one
     of the room's dyadic deltas, so t +- delta is exact in every dtype. No sum of the at most 125 losses
     (each at most delta |r|) can overflow."""
-    fmt = dtypes.get(dtype)
-    bound = min(draw(magnitudes(dtype)), fmt.max / 1024 / max(delta, 1.0))
+    bound = min(draw(magnitudes(fmt)), fmt.max / 1024 / max(delta, 1.0))
     shape = draw(shapes())
-    target = draw(float_arrays(dtype, shape, min_value=-bound, max_value=bound))
+    target = draw(float_arrays(fmt, shape, min_value=-bound, max_value=bound))
     spread = draw(st.sampled_from([0.5, 2.0, 16.0])) * max(delta, 1.0)  # residuals up to a few deltas
-    residual = draw(float_arrays(dtype, shape, min_value=-spread, max_value=spread))
-    prediction = dtypes.round_to(np.clip(target + residual, -fmt.max, fmt.max), dtype)
+    residual = draw(float_arrays(fmt, shape, min_value=-spread, max_value=spread))
+    prediction = fmt.round(np.clip(target + residual, -fmt.max, fmt.max))
     size = int(np.prod(shape))
     kinks = np.array(draw(st.lists(st.sampled_from([-1.0, 0.0, 0.0, 1.0]), min_size=size, max_size=size)))
     quarters = np.array(draw(st.lists(st.integers(-16, 16), min_size=size, max_size=size))) / 4
@@ -48,38 +47,38 @@ def residual_pairs(draw, dtype: str, delta: float = 1.0) -> dict[str, np.ndarray
     return {"prediction": np.where(np.abs(prediction) < fmt.tiny, 0.0, prediction), "target": target}
 
 
-def _targets(dtype: str, shape) -> st.SearchStrategy[np.ndarray]:
+def _targets(fmt: dtypes.Format, shape) -> st.SearchStrategy[np.ndarray]:
     """Hard 0/1 targets or soft targets in [0, 1]."""
-    hard = float_arrays(dtype, shape, min_value=0.0, max_value=1.0).map(np.round)
-    return st.one_of(hard, float_arrays(dtype, shape, min_value=0.0, max_value=1.0))
+    hard = float_arrays(fmt, shape, min_value=0.0, max_value=1.0).map(np.round)
+    return st.one_of(hard, float_arrays(fmt, shape, min_value=0.0, max_value=1.0))
 
 
 @st.composite
-def probability_pairs(draw, dtype: str) -> dict[str, np.ndarray]:
+def probability_pairs(draw, fmt: dtypes.Format) -> dict[str, np.ndarray]:
     """probability in [0, 1] (0 and 1 included, where BCE meets log 0) and a target."""
     shape = draw(shapes())
-    return {"probability": draw(float_arrays(dtype, shape, min_value=0.0, max_value=1.0)),
-            "target": draw(_targets(dtype, shape))}
+    return {"probability": draw(float_arrays(fmt, shape, min_value=0.0, max_value=1.0)),
+            "target": draw(_targets(fmt, shape))}
 
 
 @st.composite
-def logit_pairs(draw, dtype: str, *, allow_infinity: bool = False) -> dict[str, np.ndarray]:
+def logit_pairs(draw, fmt: dtypes.Format, *, allow_infinity: bool = False) -> dict[str, np.ndarray]:
     """logits up to a quarter of the dtype's range (and +-inf when asked) with a target."""
-    bound = draw(magnitudes(dtype))
+    bound = draw(magnitudes(fmt))
     shape = draw(shapes())
-    return {"logits": draw(float_arrays(dtype, shape, min_value=-bound, max_value=bound,
+    return {"logits": draw(float_arrays(fmt, shape, min_value=-bound, max_value=bound,
                                         allow_infinity=allow_infinity)),
-            "target": draw(_targets(dtype, shape))}
+            "target": draw(_targets(fmt, shape))}
 
 
 @st.composite
-def classification_batches(draw, dtype: str, *, targets: str) -> dict[str, np.ndarray]:
+def classification_batches(draw, fmt: dtypes.Format, *, targets: str) -> dict[str, np.ndarray]:
     """logits (N, C) from ``rows`` and either integer labels (N,) or probability rows (N, C)."""
-    logits = draw(rows(dtype))
+    logits = draw(rows(fmt))
     n, classes = logits.shape
     if targets == "labels":
         labels = draw(st.lists(st.integers(0, classes - 1), min_size=n, max_size=n))
         return {"logits": logits, "target": np.array(labels, dtype=np.int64)}
-    weights = draw(float_arrays("float64", (n, classes), min_value=0.0, max_value=1.0))
+    weights = draw(float_arrays(dtypes.FLOAT64, (n, classes), min_value=0.0, max_value=1.0))
     weights[:, 0] += 1.0  # every row has mass
-    return {"logits": logits, "target": dtypes.round_to(weights / weights.sum(axis=1, keepdims=True), dtype)}
+    return {"logits": logits, "target": fmt.round(weights / weights.sum(axis=1, keepdims=True))}

@@ -16,8 +16,8 @@ MOMENTA = (0.1, 0.99, 0.5, 0.9)
 
 
 @st.composite
-def normalization_problems(draw, dtype: str, *, batch_axis: bool) -> dict[str, object]:
-    """x = offset + spread * z (z in [-1, 1]) rounded to ``dtype``, weight and bias of x's last axis, an upstream
+def normalization_problems(draw, fmt: dtypes.Format, *, batch_axis: bool) -> dict[str, object]:
+    """x = offset + spread * z (z in [-1, 1]) rounded to ``fmt``, weight and bias of x's last axis, an upstream
     gradient and eps. ``batch_axis``: x is (N, C) with N = 2..6 (batch_norm normalizes axis 0; a batch of one
     is its own test); else x is
     (N, n) or (B, T, n) with n = 1..16 (layer_norm normalizes the last axis).
@@ -33,19 +33,19 @@ def normalization_problems(draw, dtype: str, *, batch_axis: bool) -> dict[str, o
         shape = leading + (draw(st.integers(1, 16)),)
     offset = draw(st.sampled_from([0.0, 1.0, -30.0, 1e3]))
     spread = draw(st.sampled_from([1e-2, 1.0, 4.0, 30.0]))
-    z = draw(float_arrays("float64", shape, min_value=-1.0, max_value=1.0))
+    z = draw(float_arrays(dtypes.FLOAT64, shape, min_value=-1.0, max_value=1.0))
     features = (shape[-1],)
     return {
-        "arrays": {"x": dtypes.round_to(offset + spread * z, dtype),
-                   "weight": draw(float_arrays(dtype, features, min_value=-4.0, max_value=4.0)),
-                   "bias": draw(float_arrays(dtype, features, min_value=-4.0, max_value=4.0))},
-        "grad_output": draw(float_arrays(dtype, shape, min_value=-4.0, max_value=4.0)),
+        "arrays": {"x": fmt.round(offset + spread * z),
+                   "weight": draw(float_arrays(fmt, features, min_value=-4.0, max_value=4.0)),
+                   "bias": draw(float_arrays(fmt, features, min_value=-4.0, max_value=4.0))},
+        "grad_output": draw(float_arrays(fmt, shape, min_value=-4.0, max_value=4.0)),
         "eps": draw(st.sampled_from(EPSILONS)),
     }
 
 
 @st.composite
-def running_problems(draw, dtype: str) -> dict[str, object]:
+def running_problems(draw, fmt: dtypes.Format) -> dict[str, object]:
     """1-4 training batches (N = 2..6, the same C = 1..3 channels) drawn as in ``normalization_problems``, a
     momentum, eps, weight and bias, and an inference batch x. The unbiased and the biased variance differ by
     N / (N - 1) >= 6/5, and the two momentum conventions differ unless momentum = 0.5.
@@ -55,10 +55,10 @@ def running_problems(draw, dtype: str) -> dict[str, object]:
     spread = draw(st.sampled_from([1e-2, 1.0, 4.0, 30.0]))
 
     def batch(rows: int):
-        z = float_arrays("float64", (rows, channels), min_value=-1.0, max_value=1.0)
-        return z.map(lambda value: dtypes.round_to(offset + spread * value, dtype))
+        z = float_arrays(dtypes.FLOAT64, (rows, channels), min_value=-1.0, max_value=1.0)
+        return z.map(lambda value: fmt.round(offset + spread * value))
 
-    vector = float_arrays(dtype, (channels,), min_value=-4.0, max_value=4.0)
+    vector = float_arrays(fmt, (channels,), min_value=-4.0, max_value=4.0)
     return {"batches": [draw(batch(draw(st.integers(2, 6)))) for _ in range(draw(st.integers(1, 4)))],
             "momentum": draw(st.sampled_from(MOMENTA)), "x": draw(batch(draw(st.integers(1, 4)))),
             "weight": draw(vector), "bias": draw(vector), "eps": draw(st.sampled_from(EPSILONS))}

@@ -41,40 +41,40 @@ def hyperparameters(optimizer: str) -> st.SearchStrategy[dict]:
     return budgets.optimizer_room(optimizer).hyperparameters()
 
 
-def _normal_in(hyper: dict, dtype: str) -> bool:
-    """Every nonzero hyperparameter is a normal number of ``dtype``: float16 has no eps = 1e-8 (it rounds to 0,
+def _normal_in(hyper: dict, fmt: dtypes.Format) -> bool:
+    """Every nonzero hyperparameter is a normal number of ``fmt``: float16 has no eps = 1e-8 (it rounds to 0,
     and 0/0 is NaN where the spec divides by eps), so such draws are float32's and float64's."""
     values = [v for value in hyper.values() if not isinstance(value, bool)
               for v in (value if isinstance(value, tuple) else (value,)) if isinstance(v, float) and v != 0]
-    return all(abs(v) >= dtypes.get(dtype).tiny for v in values)
+    return all(abs(v) >= fmt.tiny for v in values)
 
 
 @st.composite
-def optimizer_cases(draw, optimizer: str, dtype: str, *, max_steps: int = 6):
-    """(hyper, param, grads): 1..max_steps gradients of one small shape, exact in ``dtype``.
+def optimizer_cases(draw, optimizer: str, fmt: dtypes.Format, *, max_steps: int = 6):
+    """(hyper, param, grads): 1..max_steps gradients of one small shape, exact in ``fmt``.
 
     The gradients share a scale from ``GRADIENT_SCALES``; step t's is multiplied by shrink**(t-1), a factor from
     ``SHRINK_FACTORS`` (exactly: a power of two), the case where AMSGrad's running max stays above v.
     """
-    hyper = draw(hyperparameters(optimizer).filter(lambda h: _normal_in(h, dtype)), label="hyper")
+    hyper = draw(hyperparameters(optimizer).filter(lambda h: _normal_in(h, fmt)), label="hyper")
     size = draw(st.integers(1, 4), label="size")
     steps = draw(st.integers(1, max_steps), label="steps")
     scale = draw(st.sampled_from(GRADIENT_SCALES), label="scale")
     shrink = draw(st.sampled_from(SHRINK_FACTORS), label="shrink")
-    param = draw(float_arrays(dtype, (size,), min_value=-4.0, max_value=4.0), label="param")
+    param = draw(float_arrays(fmt, (size,), min_value=-4.0, max_value=4.0), label="param")
     # only centered RMSprop needs its squares to stay normal; elsewhere a normal gradient is enough (in float16
     # the centered floor is 8, which would zero every gradient of the other scales)
     centered = optimizer == "rmsprop" and hyper.get("centered")
-    smallest = _SMALLEST_GRADIENT[dtype] if centered else dtypes.get(dtype).tiny
+    smallest = _SMALLEST_GRADIENT[fmt.name] if centered else fmt.tiny
     grads = []
     for step in range(steps):
-        grad = draw(float_arrays(dtype, (size,), min_value=-scale, max_value=scale), label=f"grad {step + 1}")
+        grad = draw(float_arrays(fmt, (size,), min_value=-scale, max_value=scale), label=f"grad {step + 1}")
         grad = grad * shrink**step
         grads.append(np.where(np.abs(grad) < smallest, 0.0, grad))
     return hyper, param, grads
 
 
-def discriminating_cases(optimizer: str, dtype: str) -> list[tuple[dict, np.ndarray, list[np.ndarray]]]:
+def discriminating_cases(optimizer: str, fmt: dtypes.Format) -> list[tuple[dict, np.ndarray, list[np.ndarray]]]:
     """Fixed (hyper, param, grads) under which every convention of ``optimizer`` gives a different trajectory.
 
     Weight decay 0.1 with lr < 1 (coupled, decoupled and "not times lr" differ; 0 for AMSGrad, whose gradient
@@ -88,5 +88,5 @@ def discriminating_cases(optimizer: str, dtype: str) -> list[tuple[dict, np.ndar
     g1 = np.array([0.5, -1e-4, 0.0, 2.0])
     grads = [g1, g1 * 2.0**-8, np.zeros(4), -g1]
     param = np.array([1.5, -0.75, 0.0, 3.0])
-    rounded = [dtypes.round_to(a, dtype) for a in (param, *grads)]
+    rounded = [fmt.round(a) for a in (param, *grads)]
     return [(dict(hyper), rounded[0], rounded[1:]) for hyper in budgets.optimizer_room(optimizer).PROBES]

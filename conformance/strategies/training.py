@@ -9,6 +9,7 @@ from hypothesis.extra import numpy as hnp
 from nnspec.conformance.minibatch import distinct_orders_min_examples
 from nnspec.conformance.strategies.arrays import float_arrays, shapes
 from nnspec.conformance.strategies.layers import network_problems
+from nnspec.reference import dtypes
 
 __all__ = ["dropout_rates", "seeds", "nonzero_arrays", "non_finite_arrays", "early_stopping_curves",
            "early_stopping_rules", "training_problems", "micro_batch_sizes", "epoch_problems", "SCRIPTED_CURVES"]
@@ -25,11 +26,11 @@ def seeds() -> st.SearchStrategy[int]:
 
 
 @st.composite
-def nonzero_arrays(draw, dtype: str, shape=None) -> np.ndarray:
-    """Small arrays of nonzero values, |x| in [1/8, 4] with either sign, exact in ``dtype``: a kept element is
+def nonzero_arrays(draw, fmt: dtypes.Format, shape=None) -> np.ndarray:
+    """Small arrays of nonzero values, |x| in [1/8, 4] with either sign, exact in ``fmt``: a kept element is
     then never 0, so 0 in the output means dropped."""
     shape = draw(shapes()) if shape is None else shape
-    magnitude = draw(float_arrays(dtype, shape, min_value=0.125, max_value=4.0))
+    magnitude = draw(float_arrays(fmt, shape, min_value=0.125, max_value=4.0))
     negative = draw(hnp.arrays(np.bool_, shape))
     return np.where(negative, -magnitude, magnitude)
 
@@ -59,7 +60,7 @@ def early_stopping_curves() -> st.SearchStrategy[list[float]]:
 
 
 @st.composite
-def training_problems(draw, dtype: str) -> dict[str, object]:
+def training_problems(draw, fmt: dtypes.Format) -> dict[str, object]:
     """A network problem (``network_problems``) with a dropout mask on every hidden layer's output, and the
     hyperparameters of one SGD step.
 
@@ -67,7 +68,7 @@ def training_problems(draw, dtype: str) -> dict[str, object]:
     layer has none. SGD: lr, heavy-ball or Nesterov momentum, coupled weight decay, no dampening (the first step
     of every framework's SGD then agrees, docs/spec/training.md#step).
     """
-    problem = draw(network_problems(dtype))
+    problem = draw(network_problems(fmt))
     masks = []
     for index, (weight, _, _) in enumerate(problem["layers"]):
         if index == len(problem["layers"]) - 1 or not draw(st.booleans()):

@@ -7,6 +7,7 @@ import mpmath
 import numpy as np
 
 from nnspec.conformance import budgets
+from nnspec.reference import dtypes
 from nnspec.reference.losses import binary_cross_entropy_with_logits as bce
 
 
@@ -24,7 +25,7 @@ def test_bce_with_logits_gradient_budget_covers_the_rearranged_form_at_a_soft_ta
     observed = bce.backward(x.astype(np.float32), y.astype(np.float32), np.float32(0.875), reduction="mean")
     expected = _exact_bce_logits_gradient(x[0], 0.5, 0.875, 3)
     budget = budgets.backward("binary_cross_entropy_with_logits", {"logits": x, "target": y}, np.asarray(0.875),
-                              {"reduction": "mean"}, "float32")["logits"]
+                              {"reduction": "mean"}, dtypes.FORMATS["float32"])["logits"]
     error = abs(float(observed[0]) - expected)
     assert error > 3 * 2.0**-24 * abs(expected), "the case no longer exercises the rearranged form's error"
     assert error <= budget[0], (error, budget[0])
@@ -45,7 +46,7 @@ def test_gelu_tanh_gradient_budget_covers_a_flushed_product_at_a_tiny_upstream_g
     observed = float(np.float32(3.477010903344568e-33))  # TensorFlow's value, a float32 number
     expected = float(_exact_gelu_tanh_derivative(4.5) * g)
     budget = budgets.backward("gelu_tanh", {"x": np.array([4.5])}, np.array([g]), {"approximate": "tanh"},
-                              "float32")["x"]
+                              dtypes.FORMATS["float32"])["x"]
     error = abs(observed - expected)
     assert error > 2 * 2.0**-126, "the case no longer exceeds the flat underflow floor"
     assert error <= budget[0], (error, budget[0])

@@ -16,6 +16,7 @@ from nnspec.conformance import sweep
 from nnspec.conformance.checker import BudgetExceeded, DistinctFailures, input_class
 from nnspec.conformance.guard import BackendError, BackendTimeout
 from nnspec.conformance.session import Record, _outcome_of
+from nnspec.reference import dtypes
 
 if sys.version_info >= (3, 11):
     from builtins import ExceptionGroup
@@ -48,7 +49,7 @@ def test_every_input_class_has_one_exception_type():
     ([np.finfo(np.float32).max / 17], "normal"), ([1.0, -3e38], "huge"),
 ])
 def test_input_class_of_float32_inputs(values, expected):
-    assert input_class(np.array(values), "float32") == expected
+    assert input_class(np.array(values), dtypes.FORMATS["float32"]) == expected
 
 
 def test_gelu_with_two_bugs_reports_each_class_with_a_replay(nnspec_cli, tmp_path):

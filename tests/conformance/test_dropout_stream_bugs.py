@@ -13,9 +13,11 @@ import numpy as np
 import pytest
 
 from nnspec.adapters.reference_backend import ReferenceBackend
-from nnspec.conformance import training_checks
+from nnspec.conformance import checks, training_checks
+from nnspec.reference import dtypes
 
 SEEDED, UNSEEDED = "test_dropout_stream_calls_are_independent", "test_dropout_stream_unseeded_calls_are_independent"
+F32 = dtypes.FORMATS["float32"]
 TRAINING = "test_dropout_training_steps_draw_fresh_masks"
 MUTANTS = [
     # (class in nnspec.adapters.mutants_dropout, framework it needs, the tests it must fail)
@@ -80,7 +82,7 @@ class _TwoMasksAlternating(ReferenceBackend):
 
 
 def _failing(backend, statistic: str, seed: int | None = 3) -> set[str]:
-    comparisons = training_checks.dropout_stream_statistic(backend, statistic, 0.5, seed, 7, "float32")
+    comparisons = training_checks.dropout_stream_statistic(backend, statistic, 0.5, seed, 7, F32)
     return {name for name, comparison in comparisons.items() if not comparison.ok}
 
 
@@ -104,8 +106,8 @@ def test_a_mask_repeated_every_other_call_fails_the_pairs_two_calls_apart():
 def test_a_recorded_stream_case_replays_through_run_case():
     case = {"kind": "dropout_stream_independent_calls", "arrays": {}, "dtype": "float32",
             "params": {"p": 0.5, "seed": 3, "x_seed": 7, "n_calls": 4}}
-    assert all(c.ok for c in training_checks.run_case(ReferenceBackend(), case).values())
-    assert not all(c.ok for c in training_checks.run_case(_SameMaskEveryCall(), case).values())
+    assert all(c.ok for c in checks.run_case(ReferenceBackend(), case).values())
+    assert not all(c.ok for c in checks.run_case(_SameMaskEveryCall(), case).values())
 
 
 @pytest.mark.parametrize(("statistic", "seed", "n_calls", "message"), [
@@ -116,7 +118,7 @@ def test_a_recorded_stream_case_replays_through_run_case():
 ])
 def test_stream_statistic_rejects_bad_arguments(statistic, seed, n_calls, message):
     with pytest.raises(ValueError, match=f"dropout_stream_statistic: {message}"):
-        training_checks.dropout_stream_statistic(ReferenceBackend(), statistic, 0.5, seed, 7, "float32", n_calls)
+        training_checks.dropout_stream_statistic(ReferenceBackend(), statistic, 0.5, seed, 7, F32, n_calls)
 
 
 def test_stream_outputs_of_the_wrong_length_fail():
@@ -124,5 +126,5 @@ def test_stream_outputs_of_the_wrong_length_fail():
         def dropout_stream(self, x, p, n_calls, seed, dtype):
             return super().dropout_stream(x, p, n_calls - 1, seed, dtype)
 
-    (comparison,) = training_checks.dropout_stream_statistic(TooFew(), "keep_rate", 0.5, 3, 7, "float32").values()
+    (comparison,) = training_checks.dropout_stream_statistic(TooFew(), "keep_rate", 0.5, 3, 7, F32).values()
     assert not comparison.ok and np.isinf(comparison.ratio)

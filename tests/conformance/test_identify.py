@@ -10,7 +10,7 @@ import pytest
 
 from nnspec.adapters import load_backend
 from nnspec.conformance import identify
-from nnspec.reference import catalogue
+from nnspec.reference import catalogue, dtypes
 from nnspec.reference.optimizers import profiles
 
 # The framework each backend wraps, and the profile (docs/spec/optimizers.md) it must be found to follow. JAX's
@@ -62,5 +62,6 @@ def test_identify_names_the_clipping_and_running_statistics_conventions(backend,
     from nnspec.conformance import feature_identify
     from nnspec.conformance.guard import GuardedBackend
 
-    found = {f.optimizer: f for f in feature_identify.identify(GuardedBackend(load_backend(backend)), "float32")}
+    backend = GuardedBackend(load_backend(backend))
+    found = {f.optimizer: f for f in feature_identify.identify(backend, dtypes.FORMATS["float32"])}
     assert {name: f.agrees for name, f in found.items()} == agrees, found

@@ -33,6 +33,12 @@ def test_compare_excuses_only_named_elements():
     assert compare(observed, expected, np.ones(2), np.array([False, True]), ("issue",)).ratio == np.inf
 
 
+def test_a_known_issue_mask_of_the_wrong_shape_is_named():
+    """A per-element mask for a loss reduced to one number: the error names the issue and both shapes."""
+    with pytest.raises(ValueError, match=r"known issue fw-bce: .* shape \(2,\), .* shape \(\)"):
+        compare(np.array(1.0), np.array(1.0), np.array(0.1), np.array([True, False]), ("fw-bce",))
+
+
 def test_gamma_is_the_classical_bound():
     u = dtypes.get("float32").unit_roundoff
     assert gamma(10, u) == pytest.approx(10 * u / (1 - 10 * u), rel=0, abs=0)
@@ -74,6 +80,18 @@ def test_run_writes_a_versioned_report_and_names_modules_canonically(tmp_path, n
     suite = ElementTree.parse(tmp_path / "junit.xml").getroot()
     cases = suite.findall(".//testcase")
     assert len(cases) == len(report["cases"]) and not suite.findall(".//failure")
+
+
+def test_many_shrunk_failures_suggest_no_shrink(tmp_path, nnspec_cli):
+    """A framework author's first run against a slow framework spends most of its time shrinking: the run says
+    how to get a first verdict faster, once it has shrunk several failures (and not when told not to shrink)."""
+    run = ("run", "--backend", "nnspec.adapters.mutants:SoftmaxWithoutMaxShift", "--dtype", "float32",
+           "-k", "softmax and not sweep", "--jobs", "0")
+    shrunk = nnspec_cli(*run, cwd=tmp_path)
+    assert shrunk.returncode == 1 and "tests failed, each shrunk" in shrunk.stdout, shrunk.stdout[-3000:]
+    assert "`--no-shrink`" in shrunk.stdout
+    unshrunk = nnspec_cli(*run, "--no-shrink", cwd=tmp_path)
+    assert unshrunk.returncode == 1 and "each shrunk" not in unshrunk.stdout
 
 
 def test_run_with_nothing_selected_is_not_a_pass(tmp_path, nnspec_cli):

@@ -9,6 +9,7 @@ import pytest
 
 from nnspec.adapters import load_backend
 from nnspec.conformance import normalization_checks
+from nnspec.reference import dtypes
 
 TORCH = {"momentum_weights": "new", "running_variance": "unbiased"}
 KERAS = {"momentum_weights": "old", "running_variance": "biased"}
@@ -23,7 +24,7 @@ KERAS = {"momentum_weights": "old", "running_variance": "biased"}
 ])
 def test_identify_names_exactly_one_variant(backend, module, expected):
     pytest.importorskip(module)
-    assert normalization_checks.identify(load_backend(backend), "float32") == [expected]
+    assert normalization_checks.identify(load_backend(backend), dtypes.FORMATS["float32"]) == [expected]
 
 
 @pytest.mark.parametrize(("backend", "module"), [("torch", "torch"), ("tensorflow", "keras")])
@@ -31,4 +32,4 @@ def test_the_declaration_is_what_identify_finds(backend, module):
     pytest.importorskip(module)
     loaded = load_backend(backend)
     declared = dict(loaded.capabilities().conventions[normalization_checks.FEATURE])
-    assert normalization_checks.identify(loaded, "float32") == [declared]
+    assert normalization_checks.identify(loaded, dtypes.FORMATS["float32"]) == [declared]

@@ -99,7 +99,7 @@ class _KerasArithmetic:
 
 
 def _worst(backend, optimizer, hyper, param, grads) -> float:
-    comparisons = optimizer_checks.steps(backend, optimizer, hyper, param, grads, "float32")
+    comparisons = optimizer_checks.steps(backend, optimizer, hyper, param, grads, dtypes.FORMATS["float32"])
     return max(c.ratio for c in comparisons.values())
 
 
@@ -107,13 +107,13 @@ def _worst(backend, optimizer, hyper, param, grads) -> float:
 @settings(max_examples=60, derandomize=True, deadline=None)
 @given(data=st.data())
 def test_keras_arithmetic_within_budget_with_its_declared_facts(optimizer, data):
-    hyper, param, grads = data.draw(optimizer_cases(optimizer, "float32"))
+    hyper, param, grads = data.draw(optimizer_cases(optimizer, dtypes.FORMATS["float32"]))
     assert _worst(_KerasArithmetic(), optimizer, hyper, param, grads) <= 1.0
 
 
 @pytest.mark.parametrize("optimizer", KERAS)
 def test_keras_arithmetic_within_budget_on_the_fixed_cases(optimizer):
-    for hyper, param, grads in discriminating_cases(optimizer, "float32"):
+    for hyper, param, grads in discriminating_cases(optimizer, dtypes.FORMATS["float32"]):
         assert _worst(_KerasArithmetic(), optimizer, hyper, param, grads) <= 1.0, hyper
 
 
@@ -157,7 +157,7 @@ def test_unknown_precision_facts_are_rejected(precision, named):
 @settings(max_examples=15, derandomize=True, deadline=None)
 @given(data=st.data())
 def test_transcription_is_keras_bit_for_bit(tensorflow_backend, optimizer, data):
-    hyper, param, grads = data.draw(optimizer_cases(optimizer, "float32"))
+    hyper, param, grads = data.draw(optimizer_cases(optimizer, dtypes.FORMATS["float32"]))
     # TensorFlow flushes subnormal results to zero on the CPU and numpy does not: parameters whose weight decay
     # p * wd * lr would be subnormal, and gradients whose decayed square (1 - beta2) g**2 would be, are left out
     # here (the budgets count flush to zero: error-budgets.md)

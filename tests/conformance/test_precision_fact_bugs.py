@@ -26,6 +26,7 @@ from nnspec.adapters.base import Capabilities  # noqa: E402
 from nnspec.adapters.tensorflow.backend import TensorFlowBackend  # noqa: E402
 from nnspec.conformance import checks, optimizer_checks, training_checks  # noqa: E402
 from nnspec.conformance.strategies.optimizers import discriminating_cases  # noqa: E402
+from nnspec.reference import dtypes  # noqa: E402
 
 MUTANTS = [
     # (class in nnspec.adapters.mutants_precision, -k expression, primitive)
@@ -76,10 +77,11 @@ def _worst(comparisons) -> float:
 
 @pytest.mark.parametrize("optimizer", ["sgd", "adam", "adamax", "nadam"])
 def test_float32_hyperparameters_are_needed_in_float64(optimizer):
-    cases = [case for case in discriminating_cases(optimizer, "float64")
+    cases = [case for case in discriminating_cases(optimizer, dtypes.FLOAT64)
              if any(case[0].get(name) for name in ("betas", "momentum", "weight_decay"))]
-    declared = max(_worst(optimizer_checks.steps(TensorFlowBackend(), optimizer, *case, "float64")) for case in cases)
-    undeclared = max(_worst(optimizer_checks.steps(_Undeclared(optimizer=optimizer), optimizer, *case, "float64"))
+    declared = max(_worst(optimizer_checks.steps(TensorFlowBackend(), optimizer, *case, dtypes.FLOAT64))
+                   for case in cases)
+    undeclared = max(_worst(optimizer_checks.steps(_Undeclared(optimizer=optimizer), optimizer, *case, dtypes.FLOAT64))
                      for case in cases)
     assert declared <= 1.0 < undeclared, (declared, undeclared)
 
@@ -91,8 +93,8 @@ def test_float32_hyperparameters_are_needed_in_float64(optimizer):
 ])
 def test_float32_constants_are_needed_in_float64(primitive, params, x):
     arrays = {"x": x}
-    assert checks.forward(TensorFlowBackend(), primitive, arrays, params, "float64").ratio <= 1.0
-    assert checks.forward(_Undeclared(primitive=primitive), primitive, arrays, params, "float64").ratio > 1.0
+    assert checks.forward(TensorFlowBackend(), primitive, arrays, params, dtypes.FLOAT64).ratio <= 1.0
+    assert checks.forward(_Undeclared(primitive=primitive), primitive, arrays, params, dtypes.FLOAT64).ratio > 1.0
 
 
 def test_improvement_postpones_is_needed():

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from nnspec.cli import main
-from nnspec.conformance import report, report_html
+from nnspec.conformance import report, report_html, report_plots
 
 ROOT = Path(__file__).resolve().parents[2]
 #: What a hostile backend may write into a message, a device name or a known-issue id.
@@ -186,6 +186,64 @@ def test_report_html_is_written_by_a_run(tmp_path, nnspec_cli):
     assert 'id="cell-relu-float32"' in page
 
 
+def _plot(page: str) -> str:
+    return page.split('<figure class="plot">')[1].split("</figure>")[0]
+
+
+def test_report_html_draws_the_error_budget_plot_with_matplotlib(page):
+    plot = _Page(_plot(page))
+    labels = [text.strip() for text in plot.text if text.strip()]
+    assert [tag for tag, _ in plot.tags][0] == "svg" and "Matplotlib" not in page  # no creator, no date
+    assert set(PRIMITIVES.values()) <= set(labels)  # each has a passed float64 test: a row each
+    assert {"float64", "float32", "failed (> 1)", "1"} <= set(labels)
+    assert not [t for t, a in plot.tags if t in ("script", "foreignobject") or any(n.startswith("on") for n in a)]
+
+
+def test_report_html_plot_escapes_names_and_shows_dollars_literally():
+    data = _report()
+    data["cases"].append(_case("<b>x</b>$y$", "float32", "passed"))
+    plot = _Page(_plot(report_html.render(data)))
+    assert "<b>x</b>$y$" in [text.strip() for text in plot.text] and "b" not in [t for t, _ in plot.tags]
+
+
+def test_report_html_plot_ignores_the_users_matplotlib_settings(page):
+    import matplotlib
+
+    before = dict(matplotlib.rcParams)
+    with matplotlib.rc_context({"font.size": 31, "svg.hashsalt": None, "lines.linewidth": 9}):
+        assert report_html.render(_report()) == page
+    assert dict(matplotlib.rcParams) == before
+
+
+def test_report_html_plot_depends_on_the_ratios_and_places_extremes_at_its_edges():
+    data = _report()
+    data["cases"][0] = {**data["cases"][0], "worst_ratio": 1e-3}
+    assert _plot(report_html.render(data)) != _plot(report_html.render(_report()))
+    placed = [report_plots._placed(float(r)) for r in (0.0, 1e-9, 0.5, 7.0, 1e5, "inf", "nan")]
+    assert placed == [report_plots.LOWEST, report_plots.LOWEST, 0.5, 7.0] + [report_plots.HIGHEST] * 3
+
+
+def test_report_html_renders_an_empty_or_old_report():
+    page = report_html.render({"schema": "nnspec-report/1"})
+    assert "No test made a check." in page and "<svg" not in page and "<script" not in page
+    old = _report()
+    for case in old["cases"]:
+        case.pop("failures", None)
+        case.pop("examples")
+    assert "No test made a check." in report_html.render(old)
+
+
+def test_report_html_names_each_failures_class_and_variant():
+    data = _report()
+    failures = [{"class": "normal", "variant": "amsgrad", "message": "a", "replay": ""},
+                {"class": "normal", "variant": "weight_decay>0", "message": "w", "replay": ""},
+                {"class": "huge", "message": "an old report's failure: no variant", "replay": ""}]
+    data["cases"] = [*data["cases"], _case("adam", "float64", "failed", failures=failures)]
+    page = report_html.render(data)
+    assert "<h4>failure: normal with amsgrad</h4>" in page and "<h4>failure: huge</h4>" in page
+    assert "<h4>failure: normal with weight_decay&gt;0</h4>" in page and "3 distinct failures" in page
+
+
 @pytest.fixture
 def chromium() -> str:
     found = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -207,7 +265,7 @@ def test_report_html_opens_in_chromium_with_matrix_and_no_script(chromium, tmp_p
     done = _browse(chromium, tmp_path, "--dump-dom")
     dom = done.stdout
     assert done.returncode == 0 and '<table class="matrix">' in dom, done.stderr[-2000:]
-    assert dom.count("<svg") == len(PRIMITIVES) and 'id="cell-sigmoid-float32"' in dom
+    assert dom.count("<svg") == 1 and 'id="error-budget-plot"' in dom and 'id="cell-sigmoid-float32"' in dom
     assert "<title>PWNED</title>" not in dom and "data-pwned" not in dom and "<script" not in dom
     assert "&lt;script&gt;" in dom
 

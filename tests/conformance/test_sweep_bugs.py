@@ -17,7 +17,9 @@ from nnspec.adapters.base import KnownIssue
 from nnspec.adapters.reference_backend import ReferenceBackend
 from nnspec.conformance import checks, sweep, sweep_runner
 from nnspec.conformance.comparison import compare, compare_elements
+from nnspec.reference import dtypes
 
+HALF = dtypes.FORMATS["float16"]
 # Class sizes from the IEEE layouts alone: float16 has 10 fraction bits (1,024 values per binade and sign),
 # exponents -14..15, 2 zeros, 2 infinities and 2 * 1,023 NaNs; bfloat16 has 7 fraction bits (128 per binade),
 # exponents -126..127 and 2 * 127 NaNs. Tiny normal and huge are two binades each, of both signs.
@@ -36,7 +38,8 @@ def test_values_are_every_bit_pattern_once_and_classes_have_the_format_sizes(dty
             np.uint16)
     finite = np.isfinite(x) | np.isinf(x)
     assert np.array_equal(bits[finite], np.arange(65536)[finite])  # NaN payloads are not kept through float64
-    counts = dict(zip(sweep.CLASSES, np.bincount(sweep.classes(x, dtype), minlength=len(sweep.CLASSES)).tolist()))
+    kinds = sweep.classes(x, dtypes.FORMATS[dtype])
+    counts = dict(zip(sweep.CLASSES, np.bincount(kinds, minlength=len(sweep.CLASSES)).tolist()))
     expected = CLASS_SIZES[dtype]
     assert counts == {**expected, "normal": 65536 - sum(expected.values())}
 
@@ -67,13 +70,13 @@ def test_judge_gives_the_checks_verdict(backend_name, direction):
     if backend_name == "torch":
         pytest.importorskip("torch")
     backend, x = load_backend(backend_name, "cpu"), sweep.values("float16")
-    x = x[sweep.classes(x, "float16") != sweep.CLASSES.index("subnormal")]
+    x = x[sweep.classes(x, HALF) != sweep.CLASSES.index("subnormal")]
     for primitive in sweep.ELEMENTWISE:
-        judged = sweep.judge(backend, primitive, direction, x, "float16")
+        judged = sweep.judge(backend, primitive, direction, x, HALF)
         if direction == "forward":
-            expected = checks.forward(backend, primitive, {"x": x}, {}, "float16")
+            expected = checks.forward(backend, primitive, {"x": x}, {}, HALF)
         else:
-            expected = checks.vjp(backend, primitive, {"x": x}, {}, np.ones_like(x), "float16")["x"]
+            expected = checks.vjp(backend, primitive, {"x": x}, {}, np.ones_like(x), HALF)["x"]
         assert judged.comparison == expected, primitive
         assert float(np.max(judged.ratio)) == expected.ratio, primitive
 
@@ -97,8 +100,8 @@ def test_a_subnormal_input_may_read_as_zero_and_as_nothing_else(primitive):
     normal number is wrong: read as 1, the 1,023 negative subnormals get relu'(1) = 1 (spec: 0) and
     leaky_relu'(1) = 1 (spec: the slope)."""
     x = sweep.values("float16")
-    assert sweep.judge(_ReadsSubnormalsAs(0.0), primitive, "backward", x, "float16").comparison.ok
-    misread = sweep.tally(sweep.judge(_ReadsSubnormalsAs(1.0), primitive, "backward", x, "float16"), "float16")
+    assert sweep.judge(_ReadsSubnormalsAs(0.0), primitive, "backward", x, HALF).comparison.ok
+    misread = sweep.tally(sweep.judge(_ReadsSubnormalsAs(1.0), primitive, "backward", x, HALF), HALF)
     assert misread["subnormal"].failed == 1023
 
 
@@ -114,8 +117,8 @@ class _PassesGradientAtNan(ReferenceBackend):
 
 
 def test_excused_inputs_are_counted_not_hidden():
-    tallies = sweep.tally(sweep.judge(_PassesGradientAtNan(), "relu", "backward", sweep.values("float16"), "float16"),
-                          "float16")
+    tallies = sweep.tally(sweep.judge(_PassesGradientAtNan(), "relu", "backward", sweep.values("float16"), HALF),
+                          HALF)
     special = tallies["special"]
     assert (special.failed, special.excused, special.known) == (0, 2046, ["test-relu-grad-at-nan"])
     assert sweep.describe(tallies) == ["  special: 2046 of 2050 inputs excused by known issues test-relu-grad-at-nan"]

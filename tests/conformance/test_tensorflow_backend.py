@@ -15,7 +15,7 @@ pytest.importorskip("keras")
 
 from nnspec.adapters import load_backend  # noqa: E402
 from nnspec.conformance import checks  # noqa: E402
-from nnspec.reference import catalogue  # noqa: E402
+from nnspec.reference import catalogue, dtypes  # noqa: E402
 from nnspec.reference.optimizers import profiles  # noqa: E402
 
 
@@ -51,7 +51,7 @@ def test_bce_clip_convention_is_what_keras_computes(backend):
     """Keras clips p to [1e-7, 1 - 1e-7]: declared, BCE at p in {0, 1} passes; undeclared it is an O(1) miss."""
     arrays = {"probability": np.array([0.0, 0.0, 1.0, 1.0]), "target": np.array([0.0, 1.0, 0.0, 1.0])}
     for dtype in ("float64", "float32"):
-        assert checks.forward(backend, "binary_cross_entropy", arrays, {"reduction": "none"}, dtype).ok
+        assert checks.forward(backend, "binary_cross_entropy", arrays, {"reduction": "none"}, dtypes.get(dtype)).ok
 
     class Undeclared(type(backend)):
         def capabilities(self):
@@ -59,7 +59,7 @@ def test_bce_clip_convention_is_what_keras_computes(backend):
             conventions = {"binary_cross_entropy": {"last_axis": "mean"}}  # the clip left undeclared
             return type(caps)(caps.primitives, caps.dtypes, caps.devices, conventions, caps.features, caps.optimizers)
 
-    assert not checks.forward(Undeclared(), "binary_cross_entropy", arrays, {"reduction": "none"}, "float64").ok
+    assert not checks.forward(Undeclared(), "binary_cross_entropy", arrays, {"reduction": "none"}, dtypes.FLOAT64).ok
 
 
 def test_keras_adam_is_eps_hat(backend):

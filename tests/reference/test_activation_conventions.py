@@ -10,6 +10,7 @@ import pytest
 
 from nnspec.conformance import budgets
 from nnspec.conformance.oracles import activations as oracle
+from nnspec.reference import dtypes
 from nnspec.reference.activations import gelu, leaky_relu
 
 X = np.array([-30.0, -5.0, -1.5, -0.75, -1e-3, 0.0, 0.3, 1.0, 4.0, 12.0])
@@ -18,8 +19,8 @@ X = np.array([-30.0, -5.0, -1.5, -0.75, -1e-3, 0.0, 0.3, 1.0, 4.0, 12.0])
 @pytest.mark.parametrize(("name", "approximate"), [("gelu", "none"), ("gelu_tanh", "tanh")])
 def test_gelu_float32_constants_is_the_oracles_variant(name, approximate):
     params = {"approximate": approximate, "float32_constants": True}
-    forward_budget = budgets.forward("gelu", {"x": X}, params, "float64")
-    backward_budget = budgets.backward("gelu", {"x": X}, np.ones_like(X), params, "float64")["x"]
+    forward_budget = budgets.forward("gelu", {"x": X}, params, dtypes.FLOAT64)
+    backward_budget = budgets.backward("gelu", {"x": X}, np.ones_like(X), params, dtypes.FLOAT64)["x"]
     exact = oracle.values(name, X, float32_constants=True)
     assert np.all(np.abs(gelu.forward(X, approximate, float32_constants=True) - exact) <= forward_budget)
     derivative = oracle.derivatives(name, X, float32_constants=True)

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from nnspec.conformance import budgets
 from nnspec.conformance.oracles import class_losses as oracle
 from nnspec.conformance.strategies.class_losses import class_batches
+from nnspec.reference import dtypes
 from nnspec.reference.losses import nll_loss
 from nnspec.reference.losses import softmax_cross_entropy as ce
 
@@ -25,7 +26,7 @@ CONVENTIONS = st.fixed_dictionaries({"mean_divisor": st.sampled_from(["weight_su
 def cases(draw, primitive: str):
     """(arrays, params) with any combination of the options, a reduction and, for cross-entropy, a smoothing."""
     flags = draw(st.fixed_dictionaries({"spatial": st.booleans(), "weighted": st.booleans(), "ignored": st.booleans()}))
-    arrays, params = draw(class_batches("float64", log_probs=primitive == "nll_loss", **flags))
+    arrays, params = draw(class_batches(dtypes.FLOAT64, log_probs=primitive == "nll_loss", **flags))
     params["reduction"] = draw(st.sampled_from(["mean", "sum", "none"]))
     conventions = draw(CONVENTIONS)
     params["mean_divisor"] = conventions["mean_divisor"]
@@ -45,7 +46,7 @@ def test_class_loss_forward_matches_oracle(primitive, data):
     arrays, params = data.draw(cases(primitive))
     x, target = arrays.values()
     exact = oracle.values(primitive, x, target, **params)
-    budget = budgets.forward(primitive, arrays, params, "float64")
+    budget = budgets.forward(primitive, arrays, params, dtypes.FLOAT64)
     assert np.all(np.abs(_module(primitive).forward(x, target, **params) - exact) <= budget)
 
 
@@ -56,7 +57,7 @@ def test_class_loss_backward_matches_oracle(primitive, data):
     x, target = arrays.values()
     g = np.full(target.shape, 0.75) if params["reduction"] == "none" else np.asarray(-1.5)
     exact = oracle.gradients(primitive, x, target, g, **params)
-    budget = budgets.backward(primitive, arrays, g, params, "float64")[next(iter(arrays))]
+    budget = budgets.backward(primitive, arrays, g, params, dtypes.FLOAT64)[next(iter(arrays))]
     assert np.all(np.abs(_module(primitive).backward(x, target, g, **params) - exact) <= budget)
 
 

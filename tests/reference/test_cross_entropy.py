@@ -20,6 +20,7 @@ from nnspec.conformance.oracles import losses as oracle
 from nnspec.conformance.strategies.activations import grad_outputs, rows
 from nnspec.conformance.strategies.arrays import float_arrays
 from nnspec.conformance.strategies.losses import label_smoothings, reductions
+from nnspec.reference import dtypes
 from nnspec.reference.losses import softmax_cross_entropy as ce
 
 U = 2.0**-53
@@ -55,13 +56,13 @@ def extreme_rows(draw):
 def batches(draw, targets: str):
     """logits (moderate rows with large shifts, or extreme rows) and labels (N,) or probability rows (N, C),
     which are not normalised: rows sum to anything in [0, 2 C]."""
-    logits = draw(st.one_of(rows("float64"), extreme_rows()))
+    logits = draw(st.one_of(rows(dtypes.FLOAT64), extreme_rows()))
     n, classes = logits.shape
     if targets == "labels":
         return logits, np.array(
             draw(st.lists(st.integers(0, classes - 1), min_size=n, max_size=n)), dtype=np.int64
         )
-    return logits, draw(float_arrays("float64", (n, classes), min_value=0.0, max_value=2.0))
+    return logits, draw(float_arrays(dtypes.FLOAT64, (n, classes), min_value=0.0, max_value=2.0))
 
 
 def _smoothed(logits, target, smoothing):
@@ -115,7 +116,7 @@ def test_softmax_cross_entropy_forward_matches_oracle(batch, reduction, smoothin
 def test_softmax_cross_entropy_backward_matches_oracle(batch, reduction, smoothing, data):
     logits, target = batch
     n, classes = logits.shape
-    g = data.draw(grad_outputs("float64", (n,) if reduction == "none" else ()))
+    g = data.draw(grad_outputs(dtypes.FLOAT64, (n,) if reduction == "none" else ()))
     exact = oracle.loss_gradients(
         _oracle_name(target), logits, target, g, reduction, label_smoothing=smoothing
     )

@@ -29,8 +29,8 @@ from nnspec.conformance.strategies.arrays import float_arrays
 from nnspec.reference import dense, dtypes, perceptron
 from nnspec.reference.activations import gelu, identity, relu, sigmoid, softplus, tanh
 
-U = dtypes.get("float64").unit_roundoff
-FLOOR = Fraction(errormodel.UNDERFLOW_FLOOR * dtypes.get("float64").tiny)
+U = dtypes.FLOAT64.unit_roundoff
+FLOOR = Fraction(errormodel.UNDERFLOW_FLOOR * dtypes.FLOAT64.tiny)
 to_fraction = np.frompyfunc(Fraction, 1, 1)
 
 
@@ -49,7 +49,7 @@ def small_dense_problems(draw, *, bias: bool | None = None, integers: bool = Fal
             size = int(np.prod(shape))
             values = st.lists(st.integers(-8, 8), min_size=size, max_size=size)
             return values.map(lambda v: np.array(v, dtype=np.float64).reshape(shape))
-        return float_arrays("float64", shape, min_value=-bound, max_value=bound)
+        return float_arrays(dtypes.FLOAT64, shape, min_value=-bound, max_value=bound)
 
     with_bias = draw(st.booleans()) if bias is None else bias
     return {"x": draw(arrays((n, k))), "weight": draw(arrays((k, j))),

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from nnspec.conformance import dropout as dropout_room
 from nnspec.conformance import errormodel
 from nnspec.conformance.strategies.arrays import float_arrays, shapes
-from nnspec.reference import dropout
+from nnspec.reference import dropout, dtypes
 
 INF, NAN = np.inf, np.nan
 
@@ -52,11 +52,11 @@ def test_dropped_infinity_is_zero_and_kept_infinity_stays_infinite():
     assert y[0] == INF and y[1] == 0.0 and np.isnan(y[2]) and y[3] == 0.0
 
 
-@given(x=float_arrays("float64", shapes(), min_value=-8.0, max_value=8.0), data=st.data(),
+@given(x=float_arrays(dtypes.FLOAT64, shapes(), min_value=-8.0, max_value=8.0), data=st.data(),
        p=st.sampled_from([0.5, 0.75, 0.875]))
 def test_backward_is_the_adjoint_of_forward(x, data, p):
     mask = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1))).random(x.shape) >= p
-    g = data.draw(float_arrays("float64", x.shape, min_value=-8.0, max_value=8.0), label="g")
+    g = data.draw(float_arrays(dtypes.FLOAT64, x.shape, min_value=-8.0, max_value=8.0), label="g")
     assert np.sum(dropout.forward(x, p, mask) * g) == np.sum(x * dropout.backward(g, p, mask))
 
 

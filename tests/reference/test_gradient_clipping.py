@@ -20,13 +20,13 @@ from hypothesis import strategies as st
 from nnspec.conformance.errormodel import gamma
 from nnspec.conformance.gradient_clipping import gradient_lists
 from nnspec.conformance.oracles.gradient_clipping import clipped
-from nnspec.reference import gradient_clipping
+from nnspec.reference import dtypes, gradient_clipping
 
 U64, TINY64 = 2.0 ** -53, np.finfo(np.float64).tiny
 MODES = ("global_norm", "per_tensor_norm")
 
 
-@given(grads=gradient_lists("float64"), mode=st.sampled_from(MODES), ratio=st.floats(0.02, 50.0),
+@given(grads=gradient_lists(dtypes.FLOAT64), mode=st.sampled_from(MODES), ratio=st.floats(0.02, 50.0),
        norm_type=st.sampled_from([2.0, math.inf]), eps=st.sampled_from([1e-6, 0.0]))
 def test_norm_clipping_matches_the_mpmath_oracle(grads, mode, ratio, norm_type, eps):
     size = float(np.sqrt(sum(np.sum(g * g) for g in grads))) or 1.0
@@ -38,7 +38,7 @@ def test_norm_clipping_matches_the_mpmath_oracle(grads, mode, ratio, norm_type, 
         assert np.all(np.abs(got - want) <= gamma(n + len(grads) + 5, U64) * np.abs(want) + TINY64), (got, want)
 
 
-@given(grads=gradient_lists("float64"), value=st.floats(1e-3, 2.0 ** 30))
+@given(grads=gradient_lists(dtypes.FLOAT64), value=st.floats(1e-3, 2.0 ** 30))
 def test_value_clipping_matches_the_oracle_exactly(grads, value):
     for got, want in zip(gradient_clipping.clip(grads, mode="value", clip_value=value),
                          clipped(grads, "value", clip_value=value)):

@@ -14,6 +14,7 @@ import pytest
 
 from nnspec.conformance import initializers as room
 from nnspec.conformance.oracles import initializers as oracle
+from nnspec.reference import dtypes
 from nnspec.reference import initializers as init
 
 SHAPE = (48, 200)
@@ -60,14 +61,14 @@ def test_samples_follow_the_law(initializer, hyper):
     """The reference's sampler passes the conformance room's bounds (each fails with probability <= 1e-6)."""
     d = init.law(initializer, SHAPE, hyper)
     w = init.sample(initializer, SHAPE, hyper, np.random.default_rng(7))
-    lower, upper, allowance = room.support_interval(d, "float64")
+    lower, upper, allowance = room.support_interval(d, dtypes.FLOAT64)
     assert lower - allowance <= w.min() and w.max() <= upper + allowance
-    assert abs(w.mean() - init.mean(d)) <= room.mean_budget(d, w, "float64")
-    assert abs(np.mean((w - init.mean(d)) ** 2) - init.variance(d)) <= room.variance_budget(d, w, "float64")
+    assert abs(w.mean() - init.mean(d)) <= room.mean_budget(d, w, dtypes.FLOAT64)
+    assert abs(np.mean((w - init.mean(d)) ** 2) - init.variance(d)) <= room.variance_budget(d, w, dtypes.FLOAT64)
     points = room.cdf_points(d)
     empirical = np.searchsorted(np.sort(w.ravel()), points, side="right") / w.size
     assert np.all(np.abs(empirical - [init.cdf(d, float(t)) for t in points])
-                  <= room.cdf_budget(d, w.size, points, "float64"))
+                  <= room.cdf_budget(d, w.size, points, dtypes.FLOAT64))
 
 
 def test_same_seed_same_weights_and_dtype():

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from nnspec.conformance.losses import kl_divergence as kl_room
 from nnspec.conformance.oracles import loss_options as oracle
 from nnspec.conformance.strategies.losses import logit_pairs, probability_pairs
+from nnspec.reference import dtypes
 from nnspec.reference.losses import binary_cross_entropy as bce
 from nnspec.reference.losses import binary_cross_entropy_with_logits as bce_logits
 from nnspec.reference.losses import huber, kl_divergence
@@ -45,7 +46,7 @@ def _kl_scale(arrays, log_target):
 @given(data=st.data(), reduction=st.sampled_from(["mean", "sum", "none", "batchmean"]),
        form=st.sampled_from(["log", "log_target", "probs"]))
 def test_kl_divergence_matches_the_oracle(data, reduction, form):
-    arrays = data.draw(kl_room.inputs("float64", prediction="probs" if form == "probs" else "log",
+    arrays = data.draw(kl_room.inputs(dtypes.FLOAT64, prediction="probs" if form == "probs" else "log",
                                       log_target=form == "log_target"))
     keywords = {"log_target": form == "log_target"}
     if form == "probs":  # the clip keeps q >= c: every value finite
@@ -78,7 +79,7 @@ def test_kl_divergence_matches_the_oracle(data, reduction, form):
 @given(data=st.data(), reduction=st.sampled_from(["mean", "sum", "none"]),
        smoothing=st.sampled_from([0.0, 0.1, 0.5]), last_axis=st.sampled_from([None, "mean"]))
 def test_bce_with_logits_pos_weight_and_smoothing_match_the_oracle(data, reduction, smoothing, last_axis):
-    arrays = data.draw(logit_pairs("float64"))
+    arrays = data.draw(logit_pairs(dtypes.FLOAT64))
     x, y = arrays["logits"], arrays["target"]
     weight = data.draw(st.lists(st.sampled_from([0.0, 0.5, 1.0, 3.0]), min_size=x.shape[-1], max_size=x.shape[-1]))
     keywords = {"pos_weight": weight, "label_smoothing": smoothing, "last_axis": last_axis}
@@ -102,7 +103,7 @@ def test_bce_with_logits_pos_weight_and_smoothing_match_the_oracle(data, reducti
 @settings(max_examples=30, deadline=None)
 @given(data=st.data(), smoothing=st.sampled_from([0.1, 0.25, 1.0]), reduction=st.sampled_from(["sum", "none"]))
 def test_bce_label_smoothing_matches_the_oracle(data, smoothing, reduction):
-    arrays = data.draw(probability_pairs("float64"))
+    arrays = data.draw(probability_pairs(dtypes.FLOAT64))
     p, y = np.clip(arrays["probability"], 1e-7, 1 - 1e-7), arrays["target"]
     observed = bce.forward(p, y, reduction, label_smoothing=smoothing, last_axis="mean")
     exact = oracle.values("binary_cross_entropy", p, y, reduction, label_smoothing=smoothing, last_axis="mean")

@@ -26,6 +26,7 @@ from nnspec.conformance.strategies.losses import (
     regression_pairs,
     residual_pairs,
 )
+from nnspec.reference import dtypes
 from nnspec.reference.losses import binary_cross_entropy as bce
 from nnspec.reference.losses import binary_cross_entropy_with_logits as bce_logits
 from nnspec.reference.losses import huber
@@ -67,7 +68,7 @@ def grads(draw, reduction: str, shape: tuple[int, ...]):
     range carries an absolute error that the product with a huge local derivative would blow up, which the
     relative budget does not model."""
     if reduction == "none":
-        return draw(grad_outputs("float64", shape))
+        return draw(grad_outputs(dtypes.FLOAT64, shape))
     magnitude = draw(st.one_of(st.just(0.0), st.floats(2.0**-20, 8.0)))
     sign = draw(st.sampled_from([1.0, -1.0]))
     return draw(st.sampled_from([sign * magnitude, np.array(sign * magnitude)]))
@@ -81,7 +82,7 @@ def _upstream(g, reduction: str, count: int) -> np.ndarray:
 # --- mean squared error -------------------------------------------------------------------------------------
 
 
-@given(regression_pairs("float64"), reductions)
+@given(regression_pairs(dtypes.FLOAT64), reductions)
 def test_mean_squared_error_forward_matches_oracle(pair, reduction):
     p, t = pair["prediction"] / 16, pair["target"] / 16  # a sum of up to 125 squares must not overflow
     exact = oracle.loss_values("mean_squared_error", p, t, reduction)
@@ -89,7 +90,7 @@ def test_mean_squared_error_forward_matches_oracle(pair, reduction):
     assert _within_budget(mse.forward(p, t, reduction), exact, scale, ops)
 
 
-@given(regression_pairs("float64"), reductions, st.data())
+@given(regression_pairs(dtypes.FLOAT64), reductions, st.data())
 def test_mean_squared_error_backward_matches_oracle(pair, reduction, data):
     p, t = pair["prediction"], pair["target"]
     g = data.draw(grads(reduction, p.shape))
@@ -103,7 +104,7 @@ def test_mean_squared_error_backward_matches_oracle(pair, reduction, data):
 log_floors = st.sampled_from([None, -100.0, -1.0])
 
 
-@given(probability_pairs("float64"), reductions, log_floors)
+@given(probability_pairs(dtypes.FLOAT64), reductions, log_floors)
 def test_binary_cross_entropy_forward_matches_oracle(pair, reduction, log_floor):
     p, y = pair["probability"], pair["target"]
     exact = oracle.loss_values("binary_cross_entropy", p, y, reduction, log_floor=log_floor)
@@ -115,7 +116,7 @@ def test_binary_cross_entropy_forward_matches_oracle(pair, reduction, log_floor)
     assert _within_budget(bce.forward(p, y, reduction, log_floor=log_floor), exact, scale, ops)
 
 
-@given(probability_pairs("float64"), reductions, log_floors, st.sampled_from([None, 1e-12]), st.data())
+@given(probability_pairs(dtypes.FLOAT64), reductions, log_floors, st.sampled_from([None, 1e-12]), st.data())
 def test_binary_cross_entropy_backward_matches_oracle(pair, reduction, log_floor, denominator_floor, data):
     p, y = pair["probability"], pair["target"]
     g = data.draw(grads(reduction, p.shape))
@@ -128,7 +129,7 @@ def test_binary_cross_entropy_backward_matches_oracle(pair, reduction, log_floor
 @st.composite
 def near_targets(draw):
     """probability p and a soft target y a few ulps from p: where -y/p + (1-y)/(1-p) cancels."""
-    p = draw(float_arrays("float64", (4,), min_value=1e-6, max_value=1.0 - 1e-6))
+    p = draw(float_arrays(dtypes.FLOAT64, (4,), min_value=1e-6, max_value=1.0 - 1e-6))
     steps = np.array(draw(st.lists(st.integers(-4, 4), min_size=4, max_size=4)), dtype=np.float64)
     return p, np.clip(p + steps * np.spacing(p), 0.0, 1.0)
 
@@ -170,7 +171,7 @@ def test_binary_cross_entropy_keras_clip_variant():
 # --- binary cross-entropy with logits ---------------------------------------------------------------------------
 
 
-@given(logit_pairs("float64", allow_infinity=True), reductions)
+@given(logit_pairs(dtypes.FLOAT64, allow_infinity=True), reductions)
 def test_binary_cross_entropy_with_logits_forward_matches_oracle(pair, reduction):
     x, y = pair["logits"], pair["target"]
     exact = oracle.loss_values("binary_cross_entropy_with_logits", x, y, reduction)
@@ -180,7 +181,7 @@ def test_binary_cross_entropy_with_logits_forward_matches_oracle(pair, reduction
     assert _within_budget(bce_logits.forward(x, y, reduction), exact, scale, ops)
 
 
-@given(logit_pairs("float64", allow_infinity=True), reductions, st.data())
+@given(logit_pairs(dtypes.FLOAT64, allow_infinity=True), reductions, st.data())
 def test_binary_cross_entropy_with_logits_backward_matches_oracle(pair, reduction, data):
     x, y = pair["logits"], pair["target"]
     g = data.draw(grads(reduction, x.shape))
@@ -205,8 +206,8 @@ def test_binary_cross_entropy_with_logits_huge_logits_are_finite():
 
 
 @given(
-    float_arrays("float64", (6,), min_value=-5.0, max_value=5.0),
-    float_arrays("float64", (6,), min_value=0.0, max_value=1.0),
+    float_arrays(dtypes.FLOAT64, (6,), min_value=-5.0, max_value=5.0),
+    float_arrays(dtypes.FLOAT64, (6,), min_value=0.0, max_value=1.0),
 )
 def test_binary_cross_entropy_with_logits_equals_bce_of_sigmoid(x, y):
     # moderate logits; an error of 3u p in p moves log p by 3u, log(1 - p) by 3u p / (1 - p)
@@ -227,7 +228,7 @@ VARIANTS = st.sampled_from([("huber", 0.25), ("huber", 1.0), ("huber", 2.0), ("s
 @given(VARIANTS, reductions, st.data())
 def test_huber_forward_matches_oracle(variant_delta, reduction, data):
     variant, delta = variant_delta
-    pair = data.draw(residual_pairs("float64", delta))
+    pair = data.draw(residual_pairs(dtypes.FLOAT64, delta))
     p, t = pair["prediction"], pair["target"]
     exact = oracle.loss_values(variant, p, t, reduction, delta=delta)
     scale, ops = _reduced(oracle.loss_values(variant, p, t, "none", delta=delta), 6, reduction, p.size)
@@ -237,7 +238,7 @@ def test_huber_forward_matches_oracle(variant_delta, reduction, data):
 @given(VARIANTS, reductions, st.data())
 def test_huber_backward_matches_oracle(variant_delta, reduction, data):
     variant, delta = variant_delta
-    pair = data.draw(residual_pairs("float64", delta))
+    pair = data.draw(residual_pairs(dtypes.FLOAT64, delta))
     p, t = pair["prediction"], pair["target"]
     g = data.draw(grads(reduction, p.shape))
     exact = oracle.loss_gradients(variant, p, t, g, reduction, delta=delta)
@@ -277,9 +278,9 @@ def test_huber_rejects_bad_delta_and_variant(kwargs, error, match):
 # --- properties shared by the three losses ----------------------------------------------------------------------
 
 ELEMENTWISE = [
-    (mse, "prediction", regression_pairs("float64")),
-    (bce, "probability", probability_pairs("float64")),
-    (bce_logits, "logits", logit_pairs("float64", allow_infinity=True)),
+    (mse, "prediction", regression_pairs(dtypes.FLOAT64)),
+    (bce, "probability", probability_pairs(dtypes.FLOAT64)),
+    (bce_logits, "logits", logit_pairs(dtypes.FLOAT64, allow_infinity=True)),
 ]
 IDS = ["mean_squared_error", "binary_cross_entropy", "binary_cross_entropy_with_logits"]
 

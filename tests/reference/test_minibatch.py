@@ -23,8 +23,8 @@ from nnspec.conformance import errormodel
 from nnspec.conformance.comparison import compare
 from nnspec.reference import dtypes, minibatch
 
-U = dtypes.get("float64").unit_roundoff
-FLOOR = errormodel.UNDERFLOW_FLOOR * dtypes.get("float64").tiny
+U = dtypes.FLOAT64.unit_roundoff
+FLOOR = errormodel.UNDERFLOW_FLOOR * dtypes.FLOAT64.tiny
 
 
 def least_squares(params, x, y):

@@ -27,7 +27,7 @@ from hypothesis import strategies as st
 
 from nnspec.conformance import network as network_room
 from nnspec.conformance.strategies.arrays import float_arrays
-from nnspec.reference import dense, network
+from nnspec.reference import dense, dtypes, network
 from nnspec.reference.activations import log_softmax, softmax
 from nnspec.reference.network import Layer
 
@@ -66,7 +66,7 @@ def small_networks(draw, loss: str, activations: list[str]):
     sizes = [draw(st.integers(1, 3)) for _ in range(depth + 1)]
 
     def arrays(shape, low=-bound, high=bound):
-        return draw(float_arrays("float64", shape, min_value=low, max_value=high))
+        return draw(float_arrays(dtypes.FLOAT64, shape, min_value=low, max_value=high))
 
     names = [draw(st.sampled_from(activations)) for _ in range(depth)]
     if loss != "mean_squared_error":
@@ -149,7 +149,7 @@ def _assert_within(observed, exact, allowed, what: str):
 
 def _check_against_oracle(layers, x, target, loss):
     value, grads = network.loss_and_gradients(layers, x, target, loss=loss)
-    budget = network_room.budget(layers, x, target, loss, {}, "float64")
+    budget = network_room.budget(layers, x, target, loss, {}, dtypes.FLOAT64)
     with mpmath.workdps(DIGITS):
         out = _mp_forward([(to_mp(layer.weight), to_mp(layer.bias)) for layer in layers],
                           [layer.activation for layer in layers], x)

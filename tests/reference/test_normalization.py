@@ -18,7 +18,7 @@ from nnspec.conformance.strategies.arrays import float_arrays
 from nnspec.reference import dtypes
 from nnspec.reference.normalization import batch_norm, layer_norm, running_stats
 
-F64 = dtypes.get("float64")
+F64 = dtypes.FLOAT64
 FLOOR = errormodel.UNDERFLOW_FLOOR * F64.tiny
 CASES = [(layer_norm, layer_norm_room, oracle.layer_norm_values, oracle.layer_norm_vjp),
          (batch_norm, batch_norm_room, oracle.batch_norm_values, oracle.batch_norm_vjp)]
@@ -29,10 +29,10 @@ def small_problems(draw) -> dict:
     """x (N, n) = offset + spread * z with N, n in 2..5 (SymPy's cost grows with the group), weight, bias, g."""
     shape = (draw(st.integers(2, 5)), draw(st.integers(1, 5)))
     offset, spread = draw(st.sampled_from([0.0, 3.0, 1e3])), draw(st.sampled_from([1e-2, 1.0, 30.0]))
-    x = offset + spread * draw(float_arrays("float64", shape, min_value=-1.0, max_value=1.0))
-    vector = float_arrays("float64", (shape[1],), min_value=-4.0, max_value=4.0)
+    x = offset + spread * draw(float_arrays(dtypes.FLOAT64, shape, min_value=-1.0, max_value=1.0))
+    vector = float_arrays(dtypes.FLOAT64, (shape[1],), min_value=-4.0, max_value=4.0)
     return {"x": x, "weight": draw(vector), "bias": draw(vector),
-            "grad_output": draw(float_arrays("float64", shape, min_value=-4.0, max_value=4.0)),
+            "grad_output": draw(float_arrays(dtypes.FLOAT64, shape, min_value=-4.0, max_value=4.0)),
             "eps": draw(st.sampled_from([1e-5, 1e-3, 0.1]))}
 
 

@@ -18,7 +18,7 @@ from nnspec.conformance.oracles import optimizers as oracle
 from nnspec.reference import catalogue, dtypes
 from nnspec.reference.optimizers import adagrad, adam, profiles
 
-U = dtypes.get("float64").unit_roundoff
+U = dtypes.FLOAT64.unit_roundoff
 #: (optimizer, profile) for every optimizer each framework has (PyTorch has no Lion)
 PROFILED = [(name, profile) for profile, table in profiles.PROFILES.items() for name in table]
 ZERO_INITIALISED = ("adagrad", "rmsprop", "adadelta", "adam", "adamw", "adamax", "nadam")

@@ -30,7 +30,7 @@ from nnspec.reference import catalogue, dtypes
 from nnspec.reference.optimizers import profiles
 
 SAFETY = 4.0
-FLOOR = errormodel.UNDERFLOW_FLOOR * dtypes.get("float64").tiny
+FLOOR = errormodel.UNDERFLOW_FLOOR * dtypes.FLOAT64.tiny
 STEPS = 3
 _STRUCTURAL = ("uses_momentum", "nesterov", "centered", "amsgrad")
 
@@ -42,7 +42,7 @@ def problems(draw) -> tuple[np.ndarray, list[np.ndarray]]:
     Gradients are bounded away from 0 so that the moments the adaptive methods divide by stay normal numbers.
     """
     shape = (draw(st.integers(1, 4)),)
-    theta = draw(float_arrays("float64", shape, min_value=-10.0, max_value=10.0))
+    theta = draw(float_arrays(dtypes.FLOAT64, shape, min_value=-10.0, max_value=10.0))
     magnitude = hnp.arrays(np.float64, shape, elements=st.floats(1e-3, 1e3))
     signs = hnp.arrays(np.float64, shape, elements=st.sampled_from([-1.0, 1.0]))
     return theta, [draw(magnitude) * draw(signs) for _ in range(STEPS)]

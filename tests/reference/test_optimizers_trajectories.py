@@ -29,9 +29,9 @@ from nnspec.conformance.oracles import quadratic
 from nnspec.reference import dtypes
 from nnspec.reference.optimizers import adam, adamw, nadam, profiles, sgd
 
-U = dtypes.get("float64").unit_roundoff
+U = dtypes.FLOAT64.unit_roundoff
 SAFETY = 4.0
-FLOOR = errormodel.UNDERFLOW_FLOOR * dtypes.get("float64").tiny
+FLOOR = errormodel.UNDERFLOW_FLOOR * dtypes.FLOAT64.tiny
 BUFFERS = ("raw_gradient_first_step_undampened", "zero_init", "lr_scaled")
 
 

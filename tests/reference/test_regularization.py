@@ -15,13 +15,13 @@ from hypothesis import strategies as st
 
 from nnspec.conformance.errormodel import gamma
 from nnspec.conformance.strategies.arrays import float_arrays
-from nnspec.reference import regularization
+from nnspec.reference import dtypes, regularization
 from nnspec.reference.optimizers import adam, adamw, sgd
 
 U = 2.0 ** -53
 params_and_grads = st.integers(1, 6).flatmap(lambda n: st.tuples(
-    float_arrays("float64", (n,), min_value=-4.0, max_value=4.0),
-    float_arrays("float64", (n,), min_value=-4.0, max_value=4.0)))
+    float_arrays(dtypes.FLOAT64, (n,), min_value=-4.0, max_value=4.0),
+    float_arrays(dtypes.FLOAT64, (n,), min_value=-4.0, max_value=4.0)))
 
 
 def test_penalty_and_gradient_by_hand():

@@ -17,7 +17,7 @@ from nnspec.conformance.oracles import schedules as oracle
 from nnspec.conformance.strategies.schedules import PROBLEMS
 from nnspec.reference import dtypes, schedules
 
-U64 = dtypes.get("float64").unit_roundoff
+U64 = dtypes.FLOAT64.unit_roundoff
 CONVENTION_SETS = [{}, {"after_end": "periodic", "phase_ends": "last_step"}]
 
 
@@ -27,7 +27,7 @@ def test_reference_matches_the_oracle_within_its_float64_bound(schedule, data, c
     hyper, steps = data.draw(PROBLEMS[schedule]())
     computed = schedules.rates(schedule, hyper, steps, **conventions)
     exact = np.array([float(v) for v in oracle.rates(schedule, hyper, steps, **conventions)])
-    bound = room.closed_form_bound(schedule, hyper, exact, U64, conventions) + 2.0 * dtypes.get("float64").tiny
+    bound = room.closed_form_bound(schedule, hyper, exact, U64, conventions) + 2.0 * dtypes.FLOAT64.tiny
     assert np.all(np.abs(computed - exact) <= bound), (hyper, steps, computed - exact, bound)
 
 

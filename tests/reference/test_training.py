@@ -15,7 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from nnspec.conformance.strategies.arrays import float_arrays
-from nnspec.reference import network, training
+from nnspec.reference import dtypes, network, training
 from nnspec.reference.network import Layer
 from nnspec.reference.optimizers import sgd
 
@@ -27,7 +27,7 @@ def two_layer_problems(draw):
     n, k, h, o = (draw(st.integers(1, 4)) for _ in range(4))
 
     def arrays(shape):
-        return draw(float_arrays("float64", shape, min_value=-2.0, max_value=2.0))
+        return draw(float_arrays(dtypes.FLOAT64, shape, min_value=-2.0, max_value=2.0))
 
     layers = [Layer(arrays((k, h)), arrays((h,)), draw(st.sampled_from(SMOOTH))),
               Layer(arrays((h, o)), arrays((o,)), "identity")]
