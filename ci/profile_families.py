@@ -42,8 +42,9 @@ CATEGORIES = ("generation", "engine", "backend", "reference", "oracle", "budget"
               "excuses", "bookkeeping")
 
 #: (pattern on a frame's file, category); the first frame below the test body that matches one decides.
+_GENERATION = re.compile(r"^(hypothesis/strategies|hypothesis/extra|conformance/strategies/)")
 _KINDS = [
-    (re.compile(r"^(hypothesis/strategies|hypothesis/extra|conformance/strategies/)"), "generation"),
+    (_GENERATION, "generation"),
     (re.compile(r"^(adapters/known_issue_rules|adapters/\w+/known_issues|conformance/excuses)"), "excuses"),
     (re.compile(r"^(adapters/|torch/|jax/|jaxlib/|optax/|tensorflow/|keras/|tf_keras/)"), "backend"),
     (re.compile(r"^reference/"), "reference"),
@@ -69,7 +70,7 @@ def _category(frames: list[tuple[str, str]]) -> str | None:
     bodies = [i for i, (func, file) in enumerate(below)
               if re.match(r"conformance/test_\w+\.py$", file) and not func.startswith("accept.")]
     if not bodies:  # between examples: Hypothesis choosing and drawing the @given arguments
-        return "generation" if any(_KINDS[0][0].match(f) for _, f in below) else "engine"
+        return "generation" if any(_GENERATION.match(f) for _, f in below) else "engine"
     fallback = "bookkeeping"
     for _, file in below[bodies[-1] + 1:]:
         for pattern, kind in _KINDS:

@@ -174,7 +174,7 @@ def failure_label(error: BaseException) -> str:
 
 def failure_key(error: BaseException) -> tuple[str, str]:
     """A distinct failure's (label, hyperparameter variant): :func:`failure_label` and the case's variant."""
-    return failure_label(error), getattr(error, "variant", "") if isinstance(error, BudgetExceeded) else ""
+    return failure_label(error), error.variant if isinstance(error, BudgetExceeded) else ""
 
 
 class Checker:
