@@ -11,7 +11,7 @@ from nnspec.reference import catalogue, dtypes
 
 __all__ = ["LOSSES", "per_output", "minus_infinity", "infinite", "mean_overflows", "mean_overflow_issues",
            "gelu_grad_overflows", "gelu_tanh_grad_overflows", "silu_grad_overflows", "sigmoid_underflows",
-           "reference_trajectory"]
+           "reference_trajectory", "centered_variance_within_rounding"]
 
 LOSSES = ("mean_squared_error", "binary_cross_entropy", "binary_cross_entropy_with_logits",
           "softmax_cross_entropy", "softmax_cross_entropy_probs", "nll_loss")
@@ -121,3 +121,15 @@ def reference_trajectory(optimizer: str, profile: str, arrays, hyper):
         before = param
         param, state = module.step(param, grad, state, **keywords)
         yield before, grad, state
+
+
+def centered_variance_within_rounding(arrays, params, dtype):
+    """A centered RMSprop case (float16, bfloat16) in which v - mean**2 comes within rounding of 0 at some step of
+    the float64 reference, so that rounding in the dtype can make it negative: then an unclamped sqrt of it is NaN
+    (torch; the reference's own formula, run in float16 by the reference backend)."""
+    hyper = params.get("hyper", {})
+    if params.get("optimizer") != "rmsprop" or not hyper.get("centered") or dtype not in ("float16", "bfloat16"):
+        return False
+    u = dtypes.get(dtype).unit_roundoff
+    return any(np.any(state.square_avg - state.grad_avg**2 <= 8 * u * state.square_avg)
+               for _, _, state in reference_trajectory("rmsprop", "pytorch", arrays, hyper))

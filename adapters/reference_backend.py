@@ -11,10 +11,12 @@ from nnspec.adapters.base import (
     Backend,
     Capabilities,
     EarlyStoppingResult,
+    KnownIssue,
     NetworkResult,
     OptimizerDeclaration,
     UnsupportedError,
 )
+from nnspec.adapters.known_issue_rules import centered_variance_within_rounding
 from nnspec.adapters.reference_initializers import ReferenceInitializersMixin
 from nnspec.reference import (
     catalogue,
@@ -43,6 +45,14 @@ class ReferenceBackend(ReferenceInitializersMixin, Backend):
 
     name = "reference"
     option_names = MappingProxyType({})
+    #: the reference's own formulas, run in float16, share one defect of the frameworks that use them as written
+    known_issues = (
+        KnownIssue("reference-centered-rmsprop-negative-variance", "rmsprop", "optimizer",
+                   centered_variance_within_rounding,
+                   "the spec's centered RMSprop, sqrt(square_avg - grad_avg**2) unclamped, run in float16: once the "
+                   "difference is within rounding it can turn negative and the parameter NaN, as in torch",
+                   "docs/findings.md#torch-centered-rmsprop-negative-variance"),
+    )
 
     def capabilities(self) -> Capabilities:
         return Capabilities(

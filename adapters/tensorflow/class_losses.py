@@ -49,6 +49,9 @@ def labels_loss(target, logits, params, dtype):
     logits = keras.ops.moveaxis(logits, 1, -1)
     weight = _sample_weight(target, params, dtype)
     if params.get("label_smoothing", 0.0) == 0:
+        if len(logits.shape) > 2 and logits.shape[-1] == 1:
+            raise UnsupportedError("tensorflow: Keras's SparseCategoricalCrossentropy rejects one class with spatial "
+                                   "dimensions (docs/findings.md#keras-sparse-cross-entropy-one-class-spatial)")
         loss = keras.losses.SparseCategoricalCrossentropy(
             from_logits=True, ignore_class=params.get("ignore_index"),
             reduction=keras_reduction(params), dtype=dtype)

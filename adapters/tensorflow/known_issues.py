@@ -37,6 +37,21 @@ def _weighted_bce_zero_logit(arrays, params, dtype):
     return (params.get("pos_weight") is not None) & (np.asarray(arrays["logits"]) == 0)
 
 
+def _weighted_bce_grad_cancellation(arrays, params, dtype):
+    """pos_weight given, 0 < z < 1 and a logit x < 0: TensorFlow's gradient (1 - z) - l (1 - sigmoid(x)), with
+    l = 1 + (q - 1) z, rounds two terms near 1 and cancels them; excused where that amplifies their rounding more
+    than 8-fold, (|1 - z| + |l|) > 8 |l sigmoid(x) - q z|
+    (docs/findings.md#tf-weighted-cross-entropy-grad-cancellation)."""
+    if params.get("pos_weight") is None:
+        return np.zeros(np.shape(arrays["logits"]), dtype=bool)
+    x, z = np.asarray(arrays["logits"], dtype=np.float64), np.asarray(arrays["target"], dtype=np.float64)
+    q = np.broadcast_to(np.asarray(params["pos_weight"], dtype=np.float64), x.shape)
+    weight = 1 + (q - 1) * z  # TensorFlow's l
+    with np.errstate(over="ignore"):
+        exact = weight / (1 + np.exp(-x)) - q * z
+    return (x < 0) & (z > 0) & (z < 1) & (np.abs(1 - z) + np.abs(weight) > 8 * np.abs(exact))
+
+
 def _tanh_float32_inaccurate(arrays, params, dtype):
     """Eigen's float32 tanh is up to 6.14 ulps off for 1.5467825 <= |x| <= 7.9711924, the exact range in which
     a sweep of every float32 input found it over the 4-ulp libm allowance (findings: tf-tanh-float32-accuracy)."""
@@ -82,6 +97,12 @@ KNOWN_ISSUES = (
                "the gradient of tf.nn.weighted_cross_entropy_with_logits at logit 0 is 1 - z (autodiff of max(-x, 0) "
                "and |x| with slope 0 at their kink); spec: ((1 - z) - q z) / 2",
                f"{_FINDINGS}#tf-weighted-cross-entropy-grad-at-zero"),
+    KnownIssue("tf-weighted-cross-entropy-grad-cancellation", "binary_cross_entropy_with_logits", "vjp",
+               _weighted_bce_grad_cancellation,
+               "the gradient of tf.nn.weighted_cross_entropy_with_logits at a logit x < 0 and a target 0 < z < 1 is "
+               "(1 - z) - l (1 - sigmoid(x)), two rounded terms near 1 that cancel: an absolute error of about u "
+               "where the exact l sigmoid(x) - q z is far smaller",
+               f"{_FINDINGS}#tf-weighted-cross-entropy-grad-cancellation"),
     *mean_overflow_issues("keras-mean-overflow",
                           "the 'sum_over_batch_size' reduction sums the losses in the input dtype and then divides: "
                           "the mean overflows to inf when the sum exceeds the dtype's range although the mean is "

@@ -15,13 +15,13 @@ import numpy as np
 
 from nnspec.adapters.base import KnownIssue
 from nnspec.adapters.known_issue_rules import (
+    centered_variance_within_rounding,
     gelu_tanh_grad_overflows,
     infinite,
     mean_overflow_issues,
     mean_overflows,
     minus_infinity,
     per_output,
-    reference_trajectory,
     sigmoid_underflows,
 )
 from nnspec.reference import dtypes
@@ -75,17 +75,6 @@ def _gelu_overflow(arrays, params, dtype):
 def _bce_grad_float16_floor(arrays, params, dtype):
     p = arrays["probability"]
     return (dtype == "float16") & ((p == 0) | (p == 1))  # p (1 - p) = 0 meets a floor that is 0 in float16
-
-
-def _centered_variance_within_rounding(arrays, params, dtype):
-    """A centered RMSprop case (float16, bfloat16) in which v - mean**2 comes within rounding of 0 at some step of
-    the float64 reference, so that rounding in the dtype can make it negative (then torch takes sqrt of it)."""
-    hyper = params.get("hyper", {})
-    if params.get("optimizer") != "rmsprop" or not hyper.get("centered") or dtype not in ("float16", "bfloat16"):
-        return False
-    u = dtypes.get(dtype).unit_roundoff
-    return any(np.any(state.square_avg - state.grad_avg**2 <= 8 * u * state.square_avg)
-               for _, _, state in reference_trajectory("rmsprop", "pytorch", arrays, hyper))
 
 
 def _smoothing_sum_overflows(arrays, params, dtype):
@@ -172,7 +161,7 @@ KNOWN_ISSUES = mean_overflow_issues(
                "(p - y) / max(p (1 - p), 1e-12), e.g. 0 at p = y); bfloat16 and float32 hold 1e-12",
                "docs/findings.md#torch-bce-grad-float16-floor"),
     KnownIssue("torch-centered-rmsprop-negative-variance", "rmsprop", "optimizer",
-               _centered_variance_within_rounding,
+               centered_variance_within_rounding,
                "centered RMSprop takes sqrt(square_avg - grad_avg**2) unclamped: once a steady gradient makes the "
                "difference smaller than rounding (bfloat16 after 9 steps at alpha 0.5), it turns negative and the "
                "parameter NaN (spec: the square root of the exact, non-negative variance)",

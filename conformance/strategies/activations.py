@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 from hypothesis import strategies as st
 
@@ -24,6 +26,7 @@ def grad_outputs(fmt: dtypes.Format, shape: tuple[int, ...]) -> st.SearchStrateg
     return float_arrays(fmt, shape, min_value=-8.0, max_value=8.0)
 
 
+@functools.cache  # one strategy object per arguments (a new one is validated again at every draw)
 @st.composite
 def rows(draw, fmt: dtypes.Format, *, max_rows: int = 4, max_classes: int = 6) -> np.ndarray:
     """A (rows, classes) array: each row is shift + spread * t with t in [-1, 1].
@@ -33,8 +36,8 @@ def rows(draw, fmt: dtypes.Format, *, max_rows: int = 4, max_classes: int = 6) -
     """
     top = fmt.max
     shape = (draw(st.integers(1, max_rows)), draw(st.integers(1, max_classes)))
-    shift = draw(st.sampled_from([s for s in (0.0, 1e4, -1e4, 1e8, -1e8) if abs(s) < top / 4]))
-    spread = draw(st.sampled_from([s for s in (1.0, 30.0, 1e4) if s < top / 4]))
+    shift = draw(st.sampled_from(tuple(s for s in (0.0, 1e4, -1e4, 1e8, -1e8) if abs(s) < top / 4)))
+    spread = draw(st.sampled_from(tuple(s for s in (1.0, 30.0, 1e4) if s < top / 4)))
     t = draw(float_arrays(dtypes.FLOAT64, shape, min_value=-1.0, max_value=1.0))
     return fmt.round(shift + spread * t)
 

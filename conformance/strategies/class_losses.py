@@ -3,18 +3,24 @@ labels with some of them ignored, class weights (docs/spec/losses.md#class-weigh
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 from hypothesis import strategies as st
 
-from nnspec.conformance.strategies.arrays import float_arrays
+from nnspec.conformance.strategies.arrays import float_arrays, integer_arrays
 from nnspec.reference import dtypes
 
 __all__ = ["class_batches", "IGNORED_LABEL"]
 
 #: PyTorch's default ignore_index: a label outside [0, C), as in segmentation masks
 IGNORED_LABEL = -100
+#: 1 to 5 classes, 2 first: the simplest draw (the first example, the shrink target) is not the degenerate one
+#: class, whose loss is 0 whatever the logits, which a wrong "mean" divisor cannot change
+_CLASS_COUNTS = st.sampled_from([2, 3, 4, 5, 1])
 
 
+@functools.cache  # one strategy object per arguments (a new one is validated again at every draw)
 @st.composite
 def _predictions(draw, fmt: dtypes.Format, shape: tuple[int, ...], log_probs: bool) -> np.ndarray:
     """Logits shift + spread * t, t in [-1, 1] (the softmax family's hard regime: shifts up to 1e8, spreads up
@@ -38,7 +44,7 @@ def class_batches(draw, fmt: dtypes.Format, *, targets: str = "labels", spatial:
     -100 or one of the classes, and at least one position carries it and at least one does not (a mean over
     nothing is 0/0, a convention of its own). ``weighted``: class weights in [1/8, 4], exact in ``fmt``, one of
     them sometimes 0, never the weight of the first kept label (so that the "mean" never divides by 0)."""
-    n, classes = draw(st.integers(1, 4)), draw(st.integers(1, 5))
+    n, classes = draw(st.integers(1, 4)), draw(_CLASS_COUNTS)
     extra = tuple(draw(st.lists(st.integers(1, 3), min_size=1, max_size=2))) if spatial else ()
     if ignored:
         n = max(n, 2)
@@ -53,10 +59,10 @@ def class_batches(draw, fmt: dtypes.Format, *, targets: str = "labels", spatial:
         kept_first = 0
     else:
         size = int(np.prod(label_shape))
-        labels = np.array(draw(st.lists(st.integers(0, classes - 1), min_size=size, max_size=size)))
+        labels = draw(integer_arrays((size,), min_value=0, max_value=classes - 1))
         if ignored:
             ignore_index = draw(st.sampled_from([IGNORED_LABEL, *range(classes)]))
-            mask = np.array(draw(st.lists(st.booleans(), min_size=size, max_size=size)))
+            mask = draw(integer_arrays((size,), min_value=0, max_value=1)).astype(bool)
             mask[0], mask[-1] = True, False  # some ignored, some kept
             labels = np.where(mask, ignore_index, labels if ignore_index < 0 else np.where(
                 labels == ignore_index, (labels + 1) % classes, labels))

@@ -6,7 +6,7 @@ import numpy as np
 from hypothesis import strategies as st
 
 from nnspec.conformance import budgets
-from nnspec.conformance.strategies.arrays import float_arrays
+from nnspec.conformance.strategies.arrays import float_arrays, integer_arrays
 from nnspec.reference import catalogue, dtypes
 
 __all__ = ["dense_problems", "network_problems", "NETWORK_LOSSES", "SMOOTH_ACTIVATIONS"]
@@ -60,7 +60,7 @@ def network_problems(draw, fmt: dtypes.Format) -> dict[str, object]:
                        draw(float_arrays(fmt, (fan_out,), min_value=-1.0, max_value=1.0)), activation))
     x = draw(float_arrays(fmt, (batch, widths[0]), min_value=-2.0, max_value=2.0))
     if loss == "softmax_cross_entropy":
-        target = np.array(draw(st.lists(st.integers(0, widths[-1] - 1), min_size=batch, max_size=batch)))
+        target = draw(integer_arrays((batch,), min_value=0, max_value=widths[-1] - 1))
     elif loss == "binary_cross_entropy_with_logits":
         target = draw(float_arrays(fmt, (batch, widths[-1]), min_value=0.0, max_value=1.0))
     else:

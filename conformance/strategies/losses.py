@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 from hypothesis import strategies as st
 
 from nnspec.conformance.strategies.activations import rows
-from nnspec.conformance.strategies.arrays import float_arrays, magnitudes, shapes
+from nnspec.conformance.strategies.arrays import float_arrays, integer_arrays, magnitudes, shapes
 from nnspec.reference import dtypes
 
 __all__ = ["reductions", "regression_pairs", "residual_pairs", "probability_pairs", "logit_pairs",
@@ -39,14 +41,14 @@ def residual_pairs(draw, fmt: dtypes.Format, delta: float = 1.0) -> dict[str, np
     spread = draw(st.sampled_from([0.5, 2.0, 16.0])) * max(delta, 1.0)  # residuals up to a few deltas
     residual = draw(float_arrays(fmt, shape, min_value=-spread, max_value=spread))
     prediction = fmt.round(np.clip(target + residual, -fmt.max, fmt.max))
-    size = int(np.prod(shape))
-    kinks = np.array(draw(st.lists(st.sampled_from([-1.0, 0.0, 0.0, 1.0]), min_size=size, max_size=size)))
-    quarters = np.array(draw(st.lists(st.integers(-16, 16), min_size=size, max_size=size))) / 4
-    target = np.where(kinks.reshape(shape) != 0, quarters.reshape(shape), target)
-    prediction = np.where(kinks.reshape(shape) != 0, target + kinks.reshape(shape) * delta, prediction)
+    kinks = np.array([-1.0, 0.0, 0.0, 1.0])[draw(integer_arrays(shape, min_value=1, max_value=4)) % 4]
+    quarters = draw(integer_arrays(shape, min_value=-16, max_value=16)) / 4
+    target = np.where(kinks != 0, quarters, target)
+    prediction = np.where(kinks != 0, target + kinks * delta, prediction)
     return {"prediction": np.where(np.abs(prediction) < fmt.tiny, 0.0, prediction), "target": target}
 
 
+@functools.cache  # one strategy object per arguments (a new one is validated again at every draw)
 def _targets(fmt: dtypes.Format, shape) -> st.SearchStrategy[np.ndarray]:
     """Hard 0/1 targets or soft targets in [0, 1]."""
     hard = float_arrays(fmt, shape, min_value=0.0, max_value=1.0).map(np.round)
@@ -77,8 +79,8 @@ def classification_batches(draw, fmt: dtypes.Format, *, targets: str) -> dict[st
     logits = draw(rows(fmt))
     n, classes = logits.shape
     if targets == "labels":
-        labels = draw(st.lists(st.integers(0, classes - 1), min_size=n, max_size=n))
-        return {"logits": logits, "target": np.array(labels, dtype=np.int64)}
+        labels = draw(integer_arrays((n,), min_value=0, max_value=classes - 1))
+        return {"logits": logits, "target": labels.astype(np.int64)}
     weights = draw(float_arrays(dtypes.FLOAT64, (n, classes), min_value=0.0, max_value=1.0))
     weights[:, 0] += 1.0  # every row has mass
     return {"logits": logits, "target": fmt.round(weights / weights.sum(axis=1, keepdims=True))}

@@ -7,6 +7,7 @@ and the positions are separate draws: a failure shrinks towards one NaN at the f
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 import numpy as np
@@ -15,6 +16,7 @@ from hypothesis import strategies as st
 __all__ = ["nan_positions", "with_nans", "with_nans_in"]
 
 
+@functools.cache  # one strategy object per arguments (a new one is validated again at every draw)
 @st.composite
 def nan_positions(draw, size: int, *, min_count: int = 1, max_count: int = 2) -> list[int]:
     """Distinct flat indices into an array of ``size`` entries: ``min_count`` to ``max_count`` of them (fewer

@@ -146,3 +146,36 @@ def test_weighted_cross_entropy_gradient_at_zero_logit():
     exact = np.array([0.5, -1.0, -0.5])  # ((1 - z) - q z) sigmoid(0), sigmoid(0) = 1/2
     still_there(bool(np.any(grad != exact)), "tf-weighted-cross-entropy-grad-at-zero", grad)
     assert np.array_equal(grad, [1.0, 0.0, 0.5])  # 1 - z: the kinks' zero slopes
+
+
+def test_weighted_cross_entropy_gradient_cancels_for_small_targets():
+    """At a logit x < 0 and a small soft target z, TensorFlow's gradient (1 - z) - l (1 - sigmoid(x)) rounds two
+    terms near 1 and cancels them (docs/findings.md#tf-weighted-cross-entropy-grad-cancellation)."""
+    x0, z0, q = -13.386528015136719, 3.1894529683995643e-08, 0.25  # both exact in float32
+    x, z = tf.constant([x0], tf.float32), tf.constant([z0], tf.float32)
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        loss = tf.nn.weighted_cross_entropy_with_logits(z, x, q)
+    grad = float(tape.gradient(loss, x).numpy()[0])
+    sigmoid = 1 / (1 + np.exp(-x0))
+    exact = (1 + (q - 1) * z0) * sigmoid - q * z0  # 1.5277181977751733e-06
+    still_there(abs(grad - exact) > 1000 * F32_ULP_BELOW_ONE * exact, "tf-weighted-cross-entropy-grad-cancellation",
+                grad)
+    x_zero = tf.constant([x0], tf.float32)
+    with tf.GradientTape() as tape:  # with z = 0 both terms are exactly 1: the same logit is right
+        tape.watch(x_zero)
+        loss = tf.nn.weighted_cross_entropy_with_logits(tf.zeros(1), x_zero, q)
+    assert abs(float(tape.gradient(loss, x_zero).numpy()[0]) - sigmoid) < 4 * F32_ULP_BELOW_ONE * sigmoid
+
+
+def test_sparse_cross_entropy_rejects_one_class_with_spatial_dimensions():
+    """Keras squeezes the class axis of (N, d1, 1) logits and then rejects the (N, d1) labels
+    (docs/findings.md#keras-sparse-cross-entropy-one-class-spatial); without spatial dimensions one class works."""
+    loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    assert float(loss(np.zeros(3), np.zeros((3, 1), np.float32))) == 0.0
+    try:
+        observed = float(loss(np.zeros((2, 2)), np.zeros((2, 2, 1), np.float32)))
+    except ValueError as error:
+        assert "must have rank" in str(error)
+        return
+    still_there(False, "keras-sparse-cross-entropy-one-class-spatial", observed)
