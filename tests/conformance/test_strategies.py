@@ -12,7 +12,7 @@ import math
 import numpy as np
 from hypothesis import HealthCheck, Phase, find, given, settings
 
-from nnspec.conformance.strategies.arrays import EXPLICIT, float_arrays, integer_arrays, shapes
+from nnspec.conformance.strategies.arrays import float_arrays, integer_arrays, shapes
 from nnspec.reference import dtypes
 
 FLOAT32 = dtypes.get("float32")
@@ -60,27 +60,32 @@ def test_the_background_reaches_every_binade_and_both_edges():
     assert (values < 0).any() and (values > 0).any()
 
 
-def test_a_failure_caused_by_one_value_shrinks_to_that_value_alone():
-    """Seed 0 is a plain background: the minimal array that holds a value above 10 holds nothing else."""
-    minimal = find(float_arrays(FLOAT32, (3, 4), min_value=-30.0, max_value=30.0), lambda a: (a > 10).any(),
+def test_a_failure_shrinks_to_the_smallest_array_that_holds_its_cause():
+    """An entry's background value depends on its seed and position only, so shrinking the shape keeps it: the
+    minimal array with a value above 10 is (about) the shortest row-major prefix that holds one, which is its last
+    entry, and likewise for two values above 3."""
+    minimal = find(float_arrays(FLOAT32, shapes(), min_value=-30.0, max_value=30.0), lambda a: (a > 10).any(),
                    settings=settings(database=None, derandomize=True))
-    assert np.count_nonzero(minimal) == 1 and minimal.max() > 10
+    flat = minimal.ravel()
+    assert flat[-1] > 10 and not (flat[:-1] > 10).any() and flat.size <= 5
+    pair = find(float_arrays(FLOAT32, shapes(), min_value=-4.0, max_value=4.0), lambda a: (a > 3).sum() >= 2,
+                settings=settings(database=None, derandomize=True))
+    assert pair.ravel()[-1] > 3 and (pair > 3).sum() == 2
 
 
-def test_at_most_explicit_values_are_hypothesis_choices():
-    """The cost of an array does not grow with its size: the shrunk array of 384 entries, where only entries
-    above 3 matter, has at most ``EXPLICIT`` of them (the rest is the background)."""
-    minimal = find(float_arrays(FLOAT32, (64, 6), min_value=-4.0, max_value=4.0), lambda a: (a > 3).sum() >= 2,
-                   settings=settings(database=None, derandomize=True))
-    assert 2 <= (minimal > 3).sum() <= EXPLICIT
+def test_few_arrays_are_plain():
+    """Hypothesis generates the simplest choice (0) for a large share of draws; no choice value may turn the
+    background plain, or a third of the examples would check (almost) nothing."""
+    arrays = drawn(float_arrays(FLOAT32, (5, 5, 5), min_value=-30.0, max_value=30.0), 200)
+    distinct = [len(np.unique(a)) for a in arrays]
+    assert np.mean(np.array(distinct) >= 50) > 0.95
 
 
-def test_integer_arrays_cover_their_range_and_shrink_to_the_lowest():
+def test_integer_arrays_cover_their_range():
     arrays = drawn(integer_arrays((5,), min_value=-2, max_value=3), 60)
     values = np.concatenate(arrays)
     assert set(values.tolist()) == {-2, -1, 0, 1, 2, 3}
     assert all(a.shape == (5,) and a.dtype.kind == "i" for a in arrays)
-    assert find(integer_arrays((5,), min_value=-2, max_value=3), lambda a: True).tolist() == [-2] * 5
 
 
 def test_shapes_reach_every_rank_and_shrink_to_the_smallest():
