@@ -8,9 +8,10 @@ Spec: docs/spec/losses.md#class-weights-and-ignore-index
 from __future__ import annotations
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
+from nnspec.adapters.base import UnsupportedError
 from nnspec.conformance import ignored_rows
 from nnspec.conformance.strategies.arrays import float_arrays
 from nnspec.conformance.strategies.class_losses import class_batches
@@ -32,13 +33,14 @@ def _check(checker, data, primitive: str, kind: str, *, smoothing, **flags) -> N
     params["reduction"] = data.draw(reductions, label="reduction")
     if primitive != "nll_loss":
         params["label_smoothing"] = data.draw(smoothing, label="label_smoothing")
-    if kind == "forward":
-        checker.forward(primitive, arrays, params)
-        return
     prediction = next(iter(arrays.values()))
     shape = () if params["reduction"] != "none" else prediction.shape[:1] + prediction.shape[2:]
-    g = data.draw(float_arrays(checker.fmt, shape, min_value=-4.0, max_value=4.0), label="grad_output")
-    checker.vjp(primitive, arrays, g, params)
+    g = None if kind == "forward" else data.draw(float_arrays(checker.fmt, shape, min_value=-4.0, max_value=4.0),
+                                                 label="grad_output")
+    try:
+        checker.forward(primitive, arrays, params) if g is None else checker.vjp(primitive, arrays, g, params)
+    except UnsupportedError:  # an input the backend declares it cannot take (Keras: one class with spatial dims)
+        assume(False)  # rejected, counted in the report; a test with every draw rejected is unsupported
 
 
 @pytest.mark.parametrize("kind", KINDS)

@@ -90,7 +90,7 @@ def _kl_setup(checker, variant: str, prop: str):
     primitive = "kl_divergence_probs" if prediction == "probs" else "kl_divergence"
     checker.require(primitive, prop, options=("log_target",) if log_target else ())
     last_axis = checker.backend.capabilities().conventions.get(primitive, {}).get("last_axis")
-    names = ["mean", "sum", "none"] + ([] if last_axis else ["batchmean"])
+    names = ([] if last_axis else ["batchmean"]) + ["mean", "sum", "none"]  # batchmean first: the simplest draw
     return primitive, ({"log_target": True} if log_target else {}), names
 
 

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 import numpy as np
 from hypothesis import strategies as st
 
-from nnspec.conformance.errormodel import LIBM_ULPS, UNDERFLOW_FLOOR
+from nnspec.conformance.errormodel import LIBM_ULPS, UNDERFLOW_FLOOR, flushed_products
 from nnspec.conformance.losses import _reductions
 from nnspec.conformance.strategies.arrays import float_arrays
 from nnspec.reference import dtypes
@@ -63,7 +63,8 @@ def backward_bound(arrays: Mapping[str, np.ndarray], grad: np.ndarray, params: M
                    fmt: dtypes.Format) -> dict[str, np.ndarray]:
     """-p g / n (log prediction; exp(t) adds LIBM_ULPS u for log targets) or -p / q g / n (probabilities; autodiff
     of log(p / q) takes a few more steps: 6 u), each rounding relative; / d for a last-axis mean; and the
-    product may underflow (one smallest normal each for the product and the division)."""
+    product may underflow (one smallest normal each for the product and the division); for probabilities p g / n
+    may be flushed before the division by q magnifies it (docs/spec/error-budgets.md#underflow)."""
     u = fmt.unit_roundoff
     name = "prediction" if "prediction" in arrays else "log_prediction"
     scale = _reductions.grad_scale(grad, params, arrays[name].shape)
@@ -71,7 +72,13 @@ def backward_bound(arrays: Mapping[str, np.ndarray], grad: np.ndarray, params: M
     magnitude = np.where(np.isfinite(gradient), np.abs(gradient * scale), 0.0)
     ops = (3 + (LIBM_ULPS if params.get("log_target") else 0) if name == "log_prediction" else 6)
     ops += _reductions.extra_roundings(params)
-    return {name: ops * u * magnitude + 2 * UNDERFLOW_FLOOR * fmt.tiny}
+    flushed = 0.0
+    if name == "prediction":  # Keras clips q to [c, 1] before dividing by it: 1 / c at most
+        q = np.abs(np.asarray(arrays["prediction"], dtype=np.float64))
+        clip = params.get("clip_probability")
+        with np.errstate(divide="ignore"):
+            flushed = flushed_products(2, np.maximum(1.0, 1 / (q if clip is None else np.maximum(q, clip))), fmt)
+    return {name: ops * u * magnitude + 2 * UNDERFLOW_FLOOR * fmt.tiny + flushed}
 
 
 def hessian_times(output: np.ndarray, target: np.ndarray, error: np.ndarray, reduction: str) -> np.ndarray:
@@ -79,9 +86,10 @@ def hessian_times(output: np.ndarray, target: np.ndarray, error: np.ndarray, red
     return np.zeros_like(np.asarray(error, dtype=np.float64))
 
 
-#: the shapes KL is drawn in: 1-D (one sample to Keras and optax), (N, C), a last axis of 1, (N, d1, C). Few, so
+#: the shapes KL is drawn in: (N, C), 1-D (one sample to Keras and optax), a last axis of 1, (N, d1, C). Few, so
 #: that a jit-compiling backend (JAX) compiles each once per reduction and dtype instead of once per example.
-SHAPES = ((4,), (2, 3), (3, 1), (2, 2, 3))
+#: (N, C) first: the simplest draw is one where "batchmean", "mean" and "sum" all differ.
+SHAPES = ((2, 3), (4,), (3, 1), (2, 2, 3))
 
 
 @st.composite

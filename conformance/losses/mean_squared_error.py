@@ -9,6 +9,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from nnspec.conformance.errormodel import flushed_products
 from nnspec.conformance.losses import _reductions
 from nnspec.reference import dtypes
 from nnspec.reference.losses import mean_squared_error
@@ -23,12 +24,14 @@ def forward_bound(arrays: Mapping[str, np.ndarray], params: Mapping[str, object]
 
 def backward_bound(arrays: Mapping[str, np.ndarray], grad: np.ndarray, params: Mapping[str, object],
                    fmt: dtypes.Format) -> dict[str, np.ndarray]:
-    """2 (p - t) g / n: the subtraction, *2, *g, /n (and / d for a last-axis mean)."""
+    """2 (p - t) g / n: the subtraction, *2, *g, /n (and / d for a last-axis mean); the scalings of g may be
+    flushed below the smallest normal before 2 (p - t) multiplies them (docs/spec/error-budgets.md#underflow)."""
     u = fmt.unit_roundoff
     pred, target = arrays["prediction"], arrays["target"]
     scale = _reductions.grad_scale(grad, params, pred.shape)
     ops = 4 + _reductions.extra_roundings(params)
-    return {"prediction": ops * u * np.abs(2 * (pred - target) * scale)}
+    flushed = flushed_products(2, np.maximum(1.0, np.abs(2 * (pred - target))), fmt)
+    return {"prediction": ops * u * np.abs(2 * (pred - target) * scale) + flushed}
 
 
 def hessian_times(output: np.ndarray, target: np.ndarray, error: np.ndarray, reduction: str) -> np.ndarray:
