@@ -179,3 +179,13 @@ def test_sparse_cross_entropy_rejects_one_class_with_spatial_dimensions():
         assert "must have rank" in str(error)
         return
     still_there(False, "keras-sparse-cross-entropy-one-class-spatial", observed)
+
+
+def test_sigmoid_float32_exceeds_four_ulps():
+    """Eigen's vectorised float32 logistic (8 or more elements) is 4.6 ulps off at x = -14.463293; its scalar path
+    (fewer than 8) is accurate (docs/findings.md#tf-sigmoid-float32-accuracy)."""
+    x = np.float32(-14.463293075561523)
+    observed = float(tf.math.sigmoid(tf.constant([x] * 8)).numpy()[0])
+    exact = 1 / (1 + np.exp(-np.float64(x)))  # 5.232044147997661e-07
+    ulp = 2.0 ** (np.floor(np.log2(exact)) - 23)
+    still_there(abs(observed - exact) > 4 * ulp, "tf-sigmoid-float32-accuracy", observed)
