@@ -38,7 +38,10 @@ def _check(checker, data, primitive: str, kind: str, *, smoothing, **flags) -> N
     g = None if kind == "forward" else data.draw(float_arrays(checker.fmt, shape, min_value=-4.0, max_value=4.0),
                                                  label="grad_output")
     try:
-        checker.forward(primitive, arrays, params) if g is None else checker.vjp(primitive, arrays, g, params)
+        if g is None:
+            checker.forward(primitive, arrays, params)
+        else:
+            checker.vjp(primitive, arrays, g, params)
     except UnsupportedError:  # an input the backend declares it cannot take (Keras: one class with spatial dims)
         assume(False)  # rejected, counted in the report; a test with every draw rejected is unsupported
 

@@ -30,8 +30,8 @@ def backward_bound(arrays: Mapping[str, np.ndarray], grad: np.ndarray, params: M
     pred, target = arrays["prediction"], arrays["target"]
     scale = _reductions.grad_scale(grad, params, pred.shape)
     ops = 4 + _reductions.extra_roundings(params)
-    flushed = flushed_products(2, np.maximum(1.0, np.abs(2 * (pred - target))), fmt)
-    return {"prediction": ops * u * np.abs(2 * (pred - target) * scale) + flushed}
+    slope = np.abs(2 * (pred - target))
+    return {"prediction": ops * u * slope * np.abs(scale) + flushed_products(2, np.maximum(1.0, slope), fmt)}
 
 
 def hessian_times(output: np.ndarray, target: np.ndarray, error: np.ndarray, reduction: str) -> np.ndarray:

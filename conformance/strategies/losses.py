@@ -41,7 +41,7 @@ def residual_pairs(draw, fmt: dtypes.Format, delta: float = 1.0) -> dict[str, np
     spread = draw(st.sampled_from([0.5, 2.0, 16.0])) * max(delta, 1.0)  # residuals up to a few deltas
     residual = draw(float_arrays(fmt, shape, min_value=-spread, max_value=spread))
     prediction = fmt.round(np.clip(target + residual, -fmt.max, fmt.max))
-    kinks = np.array([-1.0, 0.0, 0.0, 1.0])[draw(integer_arrays(shape, min_value=1, max_value=4)) % 4]
+    kinks = np.array([0.0, 0.0, 1.0, -1.0])[draw(integer_arrays(shape, min_value=0, max_value=3))]  # half 0
     quarters = draw(integer_arrays(shape, min_value=-16, max_value=16)) / 4
     target = np.where(kinks != 0, quarters, target)
     prediction = np.where(kinks != 0, target + kinks * delta, prediction)
