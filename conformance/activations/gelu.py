@@ -7,19 +7,14 @@ Spec: docs/spec/error-budgets.md#elementwise
 from __future__ import annotations
 
 from collections.abc import Mapping
-from math import erf
 
 import numpy as np
 
 from nnspec.conformance.errormodel import LIBM_ULPS, flushed_products
-from nnspec.reference import dtypes
+from nnspec.reference import _special, dtypes
 
 #: The cubic coefficient of the tanh approximation (docs/spec/activations.md#gelu-tanh).
 _CUBIC = 0.044715
-
-
-def _erf(z: np.ndarray) -> np.ndarray:
-    return np.vectorize(erf, otypes=[np.float64])(z)
 
 
 def _tanh_form(params: Mapping[str, object]) -> bool:
@@ -37,7 +32,7 @@ def forward_bound(arrays: Mapping[str, np.ndarray], params: Mapping[str, object]
         inner = k * (x + _CUBIC * x**3)
         t = np.tanh(inner)
         return u * (0.5 * np.abs(x) * ((LIBM_ULPS + 3) * (1 + np.abs(t)) + 5 * (1 - t * t) * np.abs(inner)))
-    e = _erf(x / np.sqrt(2.0))
+    e = _special.erf(x / np.sqrt(2.0))
     pdf = np.exp(-0.5 * x * x) / np.sqrt(2.0 * np.pi)
     return u * (0.5 * np.abs(x) * (LIBM_ULPS + 3) * (1 + np.abs(e)) + 2 * x * x * pdf)
 
@@ -68,7 +63,7 @@ def backward_bound(arrays: Mapping[str, np.ndarray], grad: np.ndarray, params: M
     x = arrays["x"]
     if _tanh_form(params):
         return {"x": _tanh_form_backward(x, grad, fmt)}
-    e = _erf(x / np.sqrt(2.0))
+    e = _special.erf(x / np.sqrt(2.0))
     pdf = np.exp(-0.5 * x * x) / np.sqrt(2.0 * np.pi)
     terms = 0.5 * (1 + np.abs(e)) + np.abs(x) * pdf * (1 + x * x)
     flushed = flushed_products(4, np.maximum(1.0, np.abs(x)), fmt)  # g phi(x) flushed, then times x

@@ -11,12 +11,12 @@ import math
 
 import numpy as np
 
+from nnspec.reference import _special
 from nnspec.reference import _validation as check
 
 SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 CUBIC = 0.044715  # the coefficient of x**3 in the tanh approximation (Hendrycks and Gimpel, 2016)
 INV_SQRT_2 = math.sqrt(0.5)
-_erfc = np.vectorize(math.erfc, otypes=[np.float64])
 
 
 def _constants(function: str, float32_constants: object) -> tuple[float | None, float]:
@@ -32,7 +32,7 @@ def _constants(function: str, float32_constants: object) -> tuple[float | None, 
 def _normal_cdf(x: np.ndarray, c: float | None) -> np.ndarray:
     """0.5 * erfc(-c x); Phi(x) = 0.5 * (1 + erf(x / sqrt(2))) = 0.5 * erfc(-x / sqrt(2)) for c None. erfc keeps
     full accuracy for x << 0."""
-    return 0.5 * _erfc(-x / math.sqrt(2.0) if c is None else -x * c)
+    return 0.5 * _special.erfc(-x / math.sqrt(2.0) if c is None else -x * c)
 
 
 def _normal_pdf(x: np.ndarray, c: float | None) -> np.ndarray:
