@@ -12,7 +12,7 @@ import torch
 
 from nnspec.adapters.torch.backend import TorchBackend
 
-__all__ = ["SigmoidWrongAtLargestSubnormal", "TanhGradNanInOneBinade"]
+__all__ = ["SigmoidWrongAtLargestSubnormal", "SigmoidWrongOnVectorsAtLargestSubnormal", "TanhGradNanInOneBinade"]
 
 #: The largest float16 subnormal, (1 - 2**-10) * 2**-14 (bit pattern 0x03FF).
 LARGEST_SUBNORMAL = (1 - 2.0**-10) * 2.0**-14
@@ -32,6 +32,20 @@ class SigmoidWrongAtLargestSubnormal(TorchBackend):
 
     name = "mutant-sigmoid-wrong-at-largest-subnormal"
     ops = MappingProxyType({**TorchBackend.ops, "sigmoid": _sigmoid_wrong_at_largest_subnormal})
+
+
+def _sigmoid_wrong_on_vectors(t, p):
+    x = t["x"]
+    return torch.sigmoid(x) if x.numel() < 2 else _sigmoid_wrong_at_largest_subnormal(t, p)
+
+
+class SigmoidWrongOnVectorsAtLargestSubnormal(TorchBackend):
+    """As ``SigmoidWrongAtLargestSubnormal``, but only in arrays of two elements or more: a vectorised kernel's
+    defect that a one-element replay, taking the scalar path, would not show (torch's float32 GELU gradient does
+    this, docs/findings.md#torch-gelu-grad-vectorised-erf)."""
+
+    name = "mutant-sigmoid-wrong-on-vectors-at-largest-subnormal"
+    ops = MappingProxyType({**TorchBackend.ops, "sigmoid": _sigmoid_wrong_on_vectors})
 
 
 class _TanhNanGradInBinade(torch.autograd.Function):

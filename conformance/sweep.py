@@ -229,7 +229,15 @@ def describe(tallies: Mapping[str, Tally]) -> list[str]:
     return lines
 
 
+#: A replay case has at least this many entries: kernels take another path for short arrays (torch's float32 GELU
+#: gradient: std::erf for one element, an approximate vectorised erf from two; Eigen's logistic from 8), so the
+#: worst inputs are repeated up to the widest vector (16 float32 lanes of AVX-512).
+REPLAY_MIN_SIZE = 16
+
+
 def worst_inputs(tallies: Mapping[str, Tally]) -> np.ndarray:
-    """The worst failing inputs of every class, in class order: a small case that replays the failure."""
-    return np.array([w[1] for t in tallies.values() for w in t.worst], dtype=np.float64)
+    """The worst failing inputs of every class, in class order, repeated up to ``REPLAY_MIN_SIZE`` entries: a
+    small case that replays the failure on the path the sweep's long arrays took."""
+    worst = np.array([w[1] for t in tallies.values() for w in t.worst], dtype=np.float64)
+    return np.resize(worst, max(worst.size, REPLAY_MIN_SIZE)) if worst.size else worst
 

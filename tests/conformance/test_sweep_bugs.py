@@ -183,16 +183,19 @@ def test_nnspec_sweep_streams_a_float32_range_and_resumes_from_its_checkpoint(tm
         sweep_runner.main(_sweep_args(*words[:-4], "--primitive", "tanh", "--checkpoint", str(checkpoint)))
 
 
-def test_nnspec_sweep_failure_writes_a_case_that_replays(tmp_path, capsys, nnspec_here):
+@pytest.mark.parametrize("mutant", ["SigmoidWrongAtLargestSubnormal", "SigmoidWrongOnVectorsAtLargestSubnormal"])
+def test_nnspec_sweep_failure_writes_a_case_that_replays(tmp_path, capsys, nnspec_here, mutant):
+    """The case repeats the worst inputs up to 16 entries, so a defect of the vectorised path (the second mutant
+    is right on one element) replays too."""
     pytest.importorskip("torch")
-    words = ("--backend", "nnspec.adapters.mutants_sweep:SigmoidWrongAtLargestSubnormal", "--primitive", "sigmoid",
+    words = ("--backend", f"nnspec.adapters.mutants_sweep:{mutant}", "--primitive", "sigmoid",
              "--dtype", "float16", "--direction", "forward", "--stop", "0x0400", "--chunk", "512",
              "--case-dir", str(tmp_path))
     assert sweep_runner.main(_sweep_args(*words)) == 1
     out = capsys.readouterr().out
     assert "subnormal: 1 of 1023 inputs fail" in out, out
     case = checks.load_case(next(tmp_path.glob("sweep-*.json")))
-    assert case["arrays"]["x"].tolist() == [(1 - 2.0**-10) * 2.0**-14]
+    assert case["arrays"]["x"].tolist() == [(1 - 2.0**-10) * 2.0**-14] * sweep.REPLAY_MIN_SIZE
     replay = shlex.split(out.split("  replay: ")[1].splitlines()[0])
     done = nnspec_here(*replay[1:], cwd=tmp_path)
     assert done.returncode == 1 and "FAIL" in done.stdout, done.stdout + done.stderr
