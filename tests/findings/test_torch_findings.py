@@ -49,6 +49,20 @@ def test_gelu_derivative_at_infinities_is_nan():
     still_there(bool(torch.isnan(x.grad).all()), "torch-gelu-at-infinity", x.grad.tolist())
 
 
+def test_gelu_gradient_takes_the_approximate_erf_on_vectors():
+    """At x = 0.043225884 the exact derivative Phi(x) + x phi(x) is 0.53446779404682858 (mpmath, 30 digits); the
+    vectorised kernel (two elements or more) gives 0.53446811, 5.4 ulps off, the scalar one (one element) 0.4
+    (docs/findings.md#torch-gelu-grad-vectorised-erf)."""
+    exact = 0.53446779404682858
+    ulp = 2.0 ** -24  # float32's spacing in [0.5, 1)
+    x = torch.full((2,), 0.043225884437561035, requires_grad=True)
+    F.gelu(x).sum().backward()
+    still_there(abs(x.grad[0].item() - exact) > 5 * ulp, "torch-gelu-grad-vectorised-erf", x.grad.tolist())
+    one = torch.full((1,), 0.043225884437561035, requires_grad=True)
+    F.gelu(one).sum().backward()
+    assert abs(one.grad[0].item() - exact) < ulp  # one element takes std::erf: right, not excused
+
+
 @needs_avx512
 def test_gelu_at_plus_infinity_is_nan_on_onednn_avx512():
     y = F.gelu(torch.tensor([inf, 1.0]))
