@@ -12,6 +12,7 @@ Elementwise clipping by value is exact. Spec: docs/spec/gradient-clipping.md
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 from collections.abc import Mapping, Sequence
@@ -90,6 +91,7 @@ def budgets(mode: str, grads: Sequence[np.ndarray], expected: Sequence[np.ndarra
 
 # --- strategies --------------------------------------------------------------------------------------------------
 
+@functools.cache
 def _exponents(fmt: dtypes.Format) -> st.SearchStrategy[int]:
     """Powers of two for the elements: float16 keeps every square normal (>= 2**-12) and the sum of squares of
     100 elements below 6400 (max 65504); the wider formats span 2**-30 .. 2**30."""
@@ -102,6 +104,7 @@ def _exponents(fmt: dtypes.Format) -> st.SearchStrategy[int]:
 PARAMETER_SHAPES = (((4, 3), (3,)), ((3, 5), (5,), (5, 1), (1,)), ((2, 2), (2,), (2, 6), (6,)), ((1, 4), (4,)))
 
 
+@functools.cache
 @st.composite
 def gradient_lists(draw, fmt: dtypes.Format) -> list[np.ndarray]:
     """The gradients of one of PARAMETER_SHAPES' networks, exact in ``fmt``: elements 0 or of magnitude in
@@ -130,6 +133,7 @@ def _threshold(draw, size: float, regime: str, fmt: dtypes.Format) -> float:
     return float(fmt.round(np.asarray(value)))
 
 
+@functools.cache
 @st.composite
 def clipping_cases(draw, mode: str, fmt: dtypes.Format) -> tuple[list[np.ndarray], dict[str, float]]:
     """(grads, hyper) for ``mode``: a gradient list and a threshold in one of the REGIMES against the global norm

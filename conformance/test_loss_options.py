@@ -6,6 +6,7 @@ Spec: docs/spec/losses.md#pos-weight, #binary-label-smoothing, #kl-divergence, #
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -37,6 +38,7 @@ def _grad(data, checker, primitive: str, arrays: dict, reduction: str):
     return data.draw(float_arrays(checker.fmt, shape, min_value=-4.0, max_value=4.0), label="grad_output")
 
 
+@functools.cache
 @st.composite
 def _pos_weight_case(draw, fmt: dtypes.Format):
     """logit_pairs' logits divided by the power of two at or above the largest weight drawn: each loss, up to

@@ -9,6 +9,7 @@ Spec: docs/spec/error-budgets.md#losses
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 
 import numpy as np
@@ -31,6 +32,7 @@ _FORWARD_OPS = {"huber": 6, "smooth_l1": 7}
 _BACKWARD_OPS = {"huber": 6, "smooth_l1": 7}
 
 
+@functools.cache
 def hyperparameters(variant: str = "huber") -> st.SearchStrategy[dict]:
     """{"delta": one of DELTAS}; smooth-L1 also draws delta = 0 (PyTorch's beta = 0, the L1 loss)."""
     return st.fixed_dictionaries({"delta": st.sampled_from(DELTAS + ((0.0,) if variant == "smooth_l1" else ()))})

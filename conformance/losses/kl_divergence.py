@@ -5,6 +5,7 @@ Spec: docs/spec/error-budgets.md#losses
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 
 import numpy as np
@@ -92,6 +93,7 @@ def hessian_times(output: np.ndarray, target: np.ndarray, error: np.ndarray, red
 SHAPES = ((2, 3), (4,), (3, 1), (2, 2, 3))
 
 
+@functools.cache
 @st.composite
 def inputs(draw, fmt: dtypes.Format, *, prediction: str = "log", log_target: bool = False) -> dict[str, np.ndarray]:
     """log q <= 0 (or q in [0, 1]) and a target p in [0, 1] with exact zeros (or log p <= 0), of a drawn shape

@@ -5,6 +5,7 @@ Spec: docs/spec/error-budgets.md#optimizers
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 
 from hypothesis import strategies as st
@@ -22,6 +23,7 @@ def bound(p: Tracked, g: Tracked, s: Mapping[str, object], h: Mapping[str, objec
     return p - clr * g / denom, {"sum": total}
 
 
+@functools.cache
 @st.composite
 def hyperparameters(draw) -> dict:
     """PyTorch-named hyperparameters, all of them (nothing depends on a default), each from a few values that

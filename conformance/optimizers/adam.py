@@ -5,6 +5,7 @@ Spec: docs/spec/error-budgets.md#optimizers
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 
 import numpy as np
@@ -42,6 +43,7 @@ def bound(p: Tracked, g: Tracked, s: Mapping[str, object], h: Mapping[str, objec
     return p - lr / correction1 * new["exp_avg"] / denom, new
 
 
+@functools.cache
 @st.composite
 def hyperparameters(draw, weight_decay=WEIGHT_DECAYS) -> dict:
     """PyTorch-named hyperparameters, all of them (nothing depends on a default), each from a few values that

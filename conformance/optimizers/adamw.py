@@ -7,6 +7,7 @@ Spec: docs/spec/error-budgets.md#optimizers
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 
 from hypothesis import strategies as st
@@ -20,6 +21,7 @@ def bound(p: Tracked, g: Tracked, s: Mapping[str, object], h: Mapping[str, objec
     return adam.bound(p, g, s, h)
 
 
+@functools.cache
 def hyperparameters() -> st.SearchStrategy[dict]:
     """Adam's, with weight decay 0.1 first: AdamW exists for its decoupled decay."""
     return adam.hyperparameters(weight_decay=st.sampled_from([0.1, 0.0, 1e-2]))

@@ -10,6 +10,7 @@ Spec: docs/spec/error-budgets.md#lion
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 
 import numpy as np
@@ -35,6 +36,7 @@ def bound(p: Tracked, g: Tracked, s: Mapping[str, object], h: Mapping[str, objec
     return p - lr * _sign(c), {"exp_avg": exp_avg}
 
 
+@functools.cache
 @st.composite
 def hyperparameters(draw) -> dict:
     """Reference-named hyperparameters, all of them (nothing depends on a default). beta1 > 0: Keras refuses

@@ -5,6 +5,7 @@ Spec: docs/spec/error-budgets.md#optimizers
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 
 from hypothesis import strategies as st
@@ -34,6 +35,7 @@ def bound(p: Tracked, g: Tracked, s: Mapping[str, object], h: Mapping[str, objec
     return p - new["momentum_buffer"], new
 
 
+@functools.cache
 @st.composite
 def hyperparameters(draw) -> dict:
     """PyTorch-named hyperparameters, all of them (nothing depends on a default), each from a few values that

@@ -13,6 +13,7 @@ from nnspec.reference import dtypes
 __all__ = ["activation_inputs", "grad_outputs", "rows", "special_points"]
 
 
+@functools.cache
 @st.composite
 def activation_inputs(draw, fmt: dtypes.Format) -> np.ndarray:
     """An array of any small shape whose values lie within a drawn bound, from 1 up to a quarter of the dtype's
@@ -21,12 +22,13 @@ def activation_inputs(draw, fmt: dtypes.Format) -> np.ndarray:
     return draw(float_arrays(fmt, shapes(), min_value=-bound, max_value=bound))
 
 
+@functools.cache
 def grad_outputs(fmt: dtypes.Format, shape: tuple[int, ...]) -> st.SearchStrategy[np.ndarray]:
     """Upstream gradients of moderate size and either sign."""
     return float_arrays(fmt, shape, min_value=-8.0, max_value=8.0)
 
 
-@functools.cache  # one strategy object per arguments (a new one is validated again at every draw)
+@functools.cache
 @st.composite
 def rows(draw, fmt: dtypes.Format, *, max_rows: int = 4, max_classes: int = 6) -> np.ndarray:
     """A (rows, classes) array: each row is shift + spread * t with t in [-1, 1].

@@ -20,7 +20,7 @@ IGNORED_LABEL = -100
 _CLASS_COUNTS = st.sampled_from([2, 3, 4, 5, 1])
 
 
-@functools.cache  # one strategy object per arguments (a new one is validated again at every draw)
+@functools.cache
 @st.composite
 def _predictions(draw, fmt: dtypes.Format, shape: tuple[int, ...], log_probs: bool) -> np.ndarray:
     """Logits shift + spread * t, t in [-1, 1] (the softmax family's hard regime: shifts up to 1e8, spreads up
@@ -34,6 +34,7 @@ def _predictions(draw, fmt: dtypes.Format, shape: tuple[int, ...], log_probs: bo
     return fmt.round(shift + spread * t)
 
 
+@functools.cache
 @st.composite
 def class_batches(draw, fmt: dtypes.Format, *, targets: str = "labels", spatial: bool = False, weighted: bool = False,
                   ignored: bool = False, log_probs: bool = False) -> tuple[dict[str, np.ndarray], dict[str, object]]:

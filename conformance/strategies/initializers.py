@@ -3,6 +3,8 @@ initializer's hyperparameters."""
 
 from __future__ import annotations
 
+import functools
+
 from hypothesis import strategies as st
 
 from nnspec.reference import initializers as init
@@ -16,16 +18,19 @@ __all__ = ["WEIGHT_SHAPES", "weight_shapes", "layer_shapes", "initializer_hypers
 WEIGHT_SHAPES = ((100, 300), (256, 32))
 
 
+@functools.cache
 def weight_shapes() -> st.SearchStrategy[tuple[int, int]]:
     """One of ``WEIGHT_SHAPES`` (the first is the one Hypothesis shrinks towards)."""
     return st.sampled_from(WEIGHT_SHAPES)
 
 
+@functools.cache
 def layer_shapes() -> st.SearchStrategy[tuple[int, int]]:
     """(fan_in, fan_out) of a dense layer: fan_out 64 to 256 (the bias has fan_out values), fan_in 16 to 256."""
     return st.tuples(st.integers(min_value=16, max_value=256), st.integers(min_value=64, max_value=256))
 
 
+@functools.cache
 def _truncated_normal_hypers() -> st.SearchStrategy[dict]:
     """mean, std, a, b: the +-2 std window of Keras's TruncatedNormal (mean 0 or not), zero-mean bounds in units of
     std as JAX's truncated_normal takes them, and any window a <= mean <= b as torch's trunc_normal_ takes it (all
@@ -40,6 +45,7 @@ def _truncated_normal_hypers() -> st.SearchStrategy[dict]:
     return st.one_of(two_std, zero_mean, two_std, window)
 
 
+@functools.cache
 def initializer_hypers(initializer: str) -> st.SearchStrategy[dict]:
     """The hyperparameters of ``initializer`` (reference/initializers.py): the fan mode of He, the four numbers of
     a truncated normal, and scale, mode and distribution of variance scaling; nothing for the others."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 from hypothesis import strategies as st
 
@@ -18,6 +20,7 @@ SMOOTH_ACTIVATIONS = tuple(name for name, module in catalogue.modules("elementwi
                            if hasattr(budgets.room_of(module), "second_derivative"))
 
 
+@functools.cache
 @st.composite
 def dense_problems(draw, fmt: dtypes.Format, *, max_features: int = 64) -> dict[str, np.ndarray]:
     """x (N, K), weight (K, J), bias (J,) or None, and an upstream gradient (N, J).
@@ -40,6 +43,7 @@ def dense_problems(draw, fmt: dtypes.Format, *, max_features: int = 64) -> dict[
 NETWORK_LOSSES = ("mean_squared_error", "binary_cross_entropy_with_logits", "softmax_cross_entropy")
 
 
+@functools.cache
 @st.composite
 def network_problems(draw, fmt: dtypes.Format) -> dict[str, object]:
     """A 1-3 layer network (weights (in, out), biases, smooth activations), a batch x and a target.

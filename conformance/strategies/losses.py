@@ -18,6 +18,7 @@ reductions = st.sampled_from(["mean", "sum", "none"])
 label_smoothings = st.sampled_from([0.0, 0.1, 0.25])
 
 
+@functools.cache
 @st.composite
 def regression_pairs(draw, fmt: dtypes.Format) -> dict[str, np.ndarray]:
     """prediction and target of one shape; bounded so that no squared difference, nor their sum over the
@@ -29,6 +30,7 @@ def regression_pairs(draw, fmt: dtypes.Format) -> dict[str, np.ndarray]:
             "target": draw(float_arrays(fmt, shape, min_value=-bound, max_value=bound))}
 
 
+@functools.cache
 @st.composite
 def residual_pairs(draw, fmt: dtypes.Format, delta: float = 1.0) -> dict[str, np.ndarray]:
     """prediction and target whose residuals r = p - t fall on both sides of ``delta`` (the Huber kink) and,
@@ -48,13 +50,14 @@ def residual_pairs(draw, fmt: dtypes.Format, delta: float = 1.0) -> dict[str, np
     return {"prediction": np.where(np.abs(prediction) < fmt.tiny, 0.0, prediction), "target": target}
 
 
-@functools.cache  # one strategy object per arguments (a new one is validated again at every draw)
+@functools.cache
 def _targets(fmt: dtypes.Format, shape) -> st.SearchStrategy[np.ndarray]:
     """Hard 0/1 targets or soft targets in [0, 1]."""
     hard = float_arrays(fmt, shape, min_value=0.0, max_value=1.0).map(np.round)
     return st.one_of(hard, float_arrays(fmt, shape, min_value=0.0, max_value=1.0))
 
 
+@functools.cache
 @st.composite
 def probability_pairs(draw, fmt: dtypes.Format) -> dict[str, np.ndarray]:
     """probability in [0, 1] (0 and 1 included, where BCE meets log 0) and a target."""
@@ -63,6 +66,7 @@ def probability_pairs(draw, fmt: dtypes.Format) -> dict[str, np.ndarray]:
             "target": draw(_targets(fmt, shape))}
 
 
+@functools.cache
 @st.composite
 def logit_pairs(draw, fmt: dtypes.Format, *, allow_infinity: bool = False) -> dict[str, np.ndarray]:
     """logits up to a quarter of the dtype's range (and +-inf when asked) with a target."""
@@ -73,6 +77,7 @@ def logit_pairs(draw, fmt: dtypes.Format, *, allow_infinity: bool = False) -> di
             "target": draw(_targets(fmt, shape))}
 
 
+@functools.cache
 @st.composite
 def classification_batches(draw, fmt: dtypes.Format, *, targets: str) -> dict[str, np.ndarray]:
     """logits (N, C) from ``rows`` and either integer labels (N,) or probability rows (N, C)."""

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 __all__ = ["nan_positions", "with_nans", "with_nans_in"]
 
 
-@functools.cache  # one strategy object per arguments (a new one is validated again at every draw)
+@functools.cache
 @st.composite
 def nan_positions(draw, size: int, *, min_count: int = 1, max_count: int = 2) -> list[int]:
     """Distinct flat indices into an array of ``size`` entries: ``min_count`` to ``max_count`` of them (fewer
@@ -28,6 +28,7 @@ def nan_positions(draw, size: int, *, min_count: int = 1, max_count: int = 2) ->
                 label="NaN positions")
 
 
+@functools.cache
 @st.composite
 def with_nans(draw, arrays: st.SearchStrategy[np.ndarray], *, min_count: int = 1,
               max_count: int = 2) -> np.ndarray:
@@ -38,6 +39,7 @@ def with_nans(draw, arrays: st.SearchStrategy[np.ndarray], *, min_count: int = 1
     return array
 
 
+@functools.cache
 @st.composite
 def with_nans_in(draw, problems: st.SearchStrategy[dict], names: Sequence[str], *,
                  max_count: int = 2) -> dict[str, np.ndarray]:

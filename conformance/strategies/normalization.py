@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from hypothesis import strategies as st
 
 from nnspec.conformance.strategies.arrays import float_arrays
@@ -15,6 +17,7 @@ EPSILONS = (1e-5, 1e-3, 0.1)
 MOMENTA = (0.1, 0.99, 0.5, 0.9)
 
 
+@functools.cache
 @st.composite
 def normalization_problems(draw, fmt: dtypes.Format, *, batch_axis: bool) -> dict[str, object]:
     """x = offset + spread * z (z in [-1, 1]) rounded to ``fmt``, weight and bias of x's last axis, an upstream
@@ -44,6 +47,7 @@ def normalization_problems(draw, fmt: dtypes.Format, *, batch_axis: bool) -> dic
     }
 
 
+@functools.cache
 @st.composite
 def running_problems(draw, fmt: dtypes.Format) -> dict[str, object]:
     """1-4 training batches (N = 2..6, the same C = 1..3 channels) drawn as in ``normalization_problems``, a

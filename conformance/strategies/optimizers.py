@@ -12,6 +12,8 @@ Spec: docs/spec/optimizers.md#conformance
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 from hypothesis import strategies as st
 
@@ -35,6 +37,7 @@ SHRINK_FACTORS = (1.0, 2.0**-8, 0.5)
 #: float64 formula can reach, and centered RMSprop's v - mean**2 turns negative there (NaN, not a bug).
 _SMALLEST_GRADIENT = {name: 2.0**10 * np.sqrt(fmt.tiny) for name, fmt in dtypes.FORMATS.items()}
 
+@functools.cache
 def hyperparameters(optimizer: str) -> st.SearchStrategy[dict]:
     """PyTorch-named hyperparameters of ``optimizer`` (all of them, so nothing depends on a default): the
     strategy in its room, ``conformance/optimizers/<optimizer>.py``."""
@@ -49,6 +52,7 @@ def _normal_in(hyper: dict, fmt: dtypes.Format) -> bool:
     return all(abs(v) >= fmt.tiny for v in values)
 
 
+@functools.cache
 @st.composite
 def optimizer_cases(draw, optimizer: str, fmt: dtypes.Format, *, max_steps: int = 6):
     """(hyper, param, grads): 1..max_steps gradients of one small shape, exact in ``fmt``.

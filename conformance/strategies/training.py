@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
@@ -15,16 +17,19 @@ __all__ = ["dropout_rates", "seeds", "nonzero_arrays", "non_finite_arrays", "ear
            "early_stopping_rules", "training_problems", "micro_batch_sizes", "epoch_problems", "SCRIPTED_CURVES"]
 
 
+@functools.cache
 def dropout_rates() -> st.SearchStrategy[float]:
     """Drop probabilities strictly inside (0, 1): common rates, and any float from 0.01 to 0.99."""
     return st.one_of(st.sampled_from([0.1, 0.2, 0.5, 0.75, 0.9]), st.floats(min_value=0.01, max_value=0.99))
 
 
+@functools.cache
 def seeds() -> st.SearchStrategy[int]:
     """Seeds for a backend's own random number generator (every framework accepts 0 .. 2**31 - 1)."""
     return st.integers(min_value=0, max_value=2**31 - 2)
 
 
+@functools.cache
 @st.composite
 def nonzero_arrays(draw, fmt: dtypes.Format, shape=None) -> np.ndarray:
     """Small arrays of nonzero values, |x| in [1/8, 4] with either sign, exact in ``fmt``: a kept element is
@@ -35,11 +40,13 @@ def nonzero_arrays(draw, fmt: dtypes.Format, shape=None) -> np.ndarray:
     return np.where(negative, -magnitude, magnitude)
 
 
+@functools.cache
 def non_finite_arrays() -> st.SearchStrategy[np.ndarray]:
     """Small arrays mixing +-inf, NaN and a few finite values (exact in every dtype)."""
     return hnp.arrays(np.float64, shapes(max_dims=2), elements=st.sampled_from([np.inf, -np.inf, np.nan, 1.5, -2.0]))
 
 
+@functools.cache
 @st.composite
 def early_stopping_rules(draw) -> dict[str, object]:
     """Every rule of docs/spec/early-stopping.md, with min_delta and baseline on the curves' grid of quarters so
@@ -54,11 +61,13 @@ def early_stopping_rules(draw) -> dict[str, object]:
     }
 
 
+@functools.cache
 def early_stopping_curves() -> st.SearchStrategy[list[float]]:
     """Scripted monitored values, 1 to 15 epochs, on a grid of quarters in [0, 3] (exact in every dtype)."""
     return st.lists(st.integers(0, 12).map(lambda k: k / 4), min_size=1, max_size=15)
 
 
+@functools.cache
 @st.composite
 def training_problems(draw, fmt: dtypes.Format) -> dict[str, object]:
     """A network problem (``network_problems``) with a dropout mask on every hidden layer's output, and the
@@ -84,6 +93,7 @@ def training_problems(draw, fmt: dtypes.Format) -> dict[str, object]:
     return {**problem, "masks": masks, "hyper": hyper}
 
 
+@functools.cache
 @st.composite
 def micro_batch_sizes(draw, batch: int) -> list[int]:
     """Sizes of k >= 1 consecutive micro-batches that partition a batch of ``batch`` examples."""
@@ -92,6 +102,7 @@ def micro_batch_sizes(draw, batch: int) -> list[int]:
     return [b - a for a, b in zip(bounds, bounds[1:])]
 
 
+@functools.cache
 @st.composite
 def epoch_problems(draw) -> dict[str, object]:
     """An epoch's shape: enough examples that two independent shuffles coincide with probability at most the

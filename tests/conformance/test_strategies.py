@@ -96,3 +96,33 @@ def test_shapes_reach_every_rank_and_shrink_to_the_smallest():
     assert find(shapes(), lambda s: True) == (1,)
     assert find(shapes(min_dims=2, max_side=3), lambda s: math.prod(s) >= 6) in {(2, 3), (3, 2)}
 
+
+
+def test_every_strategy_factory_is_cached():
+    """One strategy object per arguments (conformance/strategies/__init__.py): an uncached factory called per
+    example builds a strategy Hypothesis validates again at every draw. Every public factory of the strategies
+    package, and the rooms' own (``hyperparameters``, ``inputs``, ``clipping_cases``), keeps a cache."""
+    import importlib
+    import pkgutil
+
+    from nnspec.conformance import budgets, gradient_clipping
+    from nnspec.conformance import strategies as package
+    from nnspec.reference import catalogue
+
+    not_factories = {"special_points", "discriminating_cases"}  # return arrays and cases, not strategies
+    factories = {}
+    for info in pkgutil.iter_modules(package.__path__):
+        module = importlib.import_module(f"{package.__name__}.{info.name}")
+        for name in getattr(module, "__all__", []):
+            value = getattr(module, name)
+            if callable(value) and not hasattr(value, "do_draw") and name not in not_factories:
+                factories[f"strategies.{info.name}.{name}"] = value
+    rooms = [budgets.room(p.name) for p in catalogue.PRIMITIVES]
+    rooms += [budgets.optimizer_room(name) for name in catalogue.optimizers()]
+    for room in [*rooms, gradient_clipping]:
+        for name in ("hyperparameters", "inputs", "clipping_cases"):
+            if callable(getattr(room, name, None)):
+                factories[f"{room.__name__}.{name}"] = getattr(room, name)
+    assert len(factories) > 40, sorted(factories)
+    uncached = sorted(name for name, factory in factories.items() if not hasattr(factory, "cache_info"))
+    assert not uncached, f"strategy factories without a cache: {uncached}"
