@@ -47,8 +47,7 @@ def erfc(x: np.ndarray) -> np.ndarray:
     x = np.asarray(x, dtype=np.float64)
     if _scipy_special is None:
         return _math_erfc(x)
-    y = np.array(_scipy_special.erfc(x), dtype=np.float64, copy=True)
-    y[x > ZERO_ABOVE] = 0.0
+    y = np.asarray(_scipy_special.erfc(x))  # a new array; already 0 above ZERO_ABOVE, where erfc rounds to 0
     middle = (x > SCIPY_ERFC_UP_TO) & (x <= ZERO_ABOVE)
     if np.any(middle):
         y[middle] = _math_erfc(x[middle])

@@ -37,22 +37,6 @@ def _weighted_bce_zero_logit(arrays, params, dtype):
     return (params.get("pos_weight") is not None) & (np.asarray(arrays["logits"]) == 0)
 
 
-def _sigmoid_float32_inaccurate(arrays, params, dtype):
-    """Eigen's float32 logistic is up to 4.6 ulps off for -70.007645 <= x <= -0.69245762, the exact range in which
-    a sweep of every float32 input found it over its budget (findings: tf-sigmoid-float32-accuracy)."""
-    x = np.asarray(arrays["x"], dtype=np.float64)
-    low, high = float(np.float32(-70.00764465332031)), float(np.float32(-0.6924576163291931))
-    return (x >= low) & (x <= high) if dtype == "float32" else np.zeros(np.shape(x), dtype=bool)
-
-
-def _silu_float32_inaccurate(arrays, params, dtype):
-    """tf.nn.silu is x * sigmoid(x) with the same logistic: over its budget for -72.77992 <= x <= -1.0620788, the
-    exact range in which a sweep of every float32 input found it (findings: tf-sigmoid-float32-accuracy)."""
-    x = np.asarray(arrays["x"], dtype=np.float64)
-    low, high = float(np.float32(-72.77992248535156)), float(np.float32(-1.062078833580017))
-    return (x >= low) & (x <= high) if dtype == "float32" else np.zeros(np.shape(x), dtype=bool)
-
-
 def _weighted_bce_grad_cancellation(arrays, params, dtype):
     """pos_weight given, 0 < z < 1 and a logit x < 0: TensorFlow's gradient (1 - z) - l (1 - sigmoid(x)), with
     l = 1 + (q - 1) z, rounds two terms near 1 and cancels them; excused where that amplifies their rounding more
@@ -68,12 +52,25 @@ def _weighted_bce_grad_cancellation(arrays, params, dtype):
     return (x < 0) & (z > 0) & (z < 1) & (np.abs(1 - z) + np.abs(weight) > 8 * np.abs(exact))
 
 
-def _tanh_float32_inaccurate(arrays, params, dtype):
-    """Eigen's float32 tanh is up to 6.14 ulps off for 1.5467825 <= |x| <= 7.9711924, the exact range in which
-    a sweep of every float32 input found it over the 4-ulp libm allowance (findings: tf-tanh-float32-accuracy)."""
-    x = np.abs(np.asarray(arrays["x"], dtype=np.float64))
-    low, high = float(np.float32(1.5467825)), float(np.float32(7.9711924))
-    return (x >= low) & (x <= high) if dtype == "float32" else np.zeros(np.shape(x), dtype=bool)
+def _float32_range(low: float, high: float, *, of_magnitude: bool = False):
+    """``where`` for a float32 elementwise defect that a sweep of every float32 input found over budget exactly
+    for low <= x <= high (or low <= |x| <= high), the extremes bisected from the sweep; nothing in other dtypes."""
+    low, high = float(np.float32(low)), float(np.float32(high))
+
+    def where(arrays, params, dtype):
+        x = np.asarray(arrays["x"], dtype=np.float64)
+        x = np.abs(x) if of_magnitude else x
+        return (x >= low) & (x <= high) if dtype == "float32" else np.zeros(np.shape(x), dtype=bool)
+
+    return where
+
+
+#: Eigen's float32 tanh, up to 6.14 ulps off (findings: tf-tanh-float32-accuracy).
+_tanh_float32_inaccurate = _float32_range(1.5467825, 7.9711924, of_magnitude=True)
+#: Eigen's float32 logistic, up to 4.6 ulps off (findings: tf-sigmoid-float32-accuracy).
+_sigmoid_float32_inaccurate = _float32_range(-70.00764465332031, -0.6924576163291931)
+#: tf.nn.silu, x * sigmoid(x) with the same logistic (findings: tf-sigmoid-float32-accuracy).
+_silu_float32_inaccurate = _float32_range(-72.77992248535156, -1.062078833580017)
 
 
 _FINDINGS = "docs/findings.md"

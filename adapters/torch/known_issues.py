@@ -48,11 +48,15 @@ def onednn_avx512_gelu() -> bool:
     return torch.backends.cpu.get_cpu_capability() == "AVX512"
 
 
+def _cpu_vector_call(arrays, params, dtype, dtypes_: tuple[str, ...]) -> bool:
+    """The call takes a vectorised CPU kernel: on the CPU, one of ``dtypes_``, two elements or more
+    (``params["device"]`` is the run's device, given by the suite)."""
+    return str(params.get("device", "cpu")) == "cpu" and dtype in dtypes_ and np.size(arrays["x"]) >= 2
+
+
 def _onednn_gelu_path(arrays, params, dtype) -> bool:
-    """The exact-GELU call goes to oneDNN's AVX-512 kernel: on the CPU, float32 or bfloat16, two elements or
-    more (``params["device"]`` is the run's device, given by the suite)."""
-    return (str(params.get("device", "cpu")) == "cpu" and dtype in ("float32", "bfloat16")
-            and np.size(arrays["x"]) >= 2 and onednn_avx512_gelu())
+    """The exact-GELU call goes to oneDNN's AVX-512 kernel: float32 or bfloat16 on a vectorised CPU call."""
+    return _cpu_vector_call(arrays, params, dtype, ("float32", "bfloat16")) and onednn_avx512_gelu()
 
 
 def _gelu_infinite(arrays, params, dtype):
@@ -82,8 +86,7 @@ def _gelu_grad_vectorised_erf(arrays, params, dtype):
     ``Vectorized<float>::erf``, the Abramowitz-Stegun 7.1.26 formula (absolute error 1.3e-7 here, 3.1e-7 once
     evaluated in float32): 5.4 ulps off at exactly one input, ``_GELU_GRAD_ERF_INPUT``."""
     x = np.asarray(arrays["x"], dtype=np.float64)
-    vectorised = (str(params.get("device", "cpu")) == "cpu" and dtype == "float32" and np.size(x) >= 2)
-    return (x == _GELU_GRAD_ERF_INPUT) & vectorised
+    return (x == _GELU_GRAD_ERF_INPUT) & _cpu_vector_call(arrays, params, dtype, ("float32",))
 
 
 def _bce_grad_float16_floor(arrays, params, dtype):
